@@ -22,13 +22,42 @@ export function canonicalJson(value: unknown): string {
 export type HashedContent = Omit<StoredEvent, 'globalPosition' | 'hash'>;
 
 export function hashedContent(event: HashedContent): HashedContent {
-  const { eventId, type, schemaVersion, data, occurredAt, actor, correlationId, causationId, idempotencyKey,
-    requestFingerprint, streamId, streamVersion, recordedAt } = event;
-  return { eventId, type, schemaVersion, data, occurredAt, actor, correlationId, causationId, idempotencyKey,
-    requestFingerprint, streamId, streamVersion, recordedAt };
+  const {
+    eventId,
+    type,
+    schemaVersion,
+    data,
+    occurredAt,
+    actor,
+    correlationId,
+    causationId,
+    idempotencyKey,
+    requestFingerprint,
+    streamId,
+    streamVersion,
+    recordedAt,
+  } = event;
+  return {
+    eventId,
+    type,
+    schemaVersion,
+    data,
+    occurredAt,
+    actor,
+    correlationId,
+    causationId,
+    idempotencyKey,
+    requestFingerprint,
+    streamId,
+    streamVersion,
+    recordedAt,
+  };
 }
 
 /** hash = SHA-256(previous hash in the stream ‖ canonical content of this event), hex. */
 export function chainHash(previousHash: string, event: HashedContent): string {
-  return createHash('sha256').update(previousHash).update(canonicalJson(hashedContent(event))).digest('hex');
+  return createHash('sha256')
+    .update(previousHash)
+    .update(canonicalJson(hashedContent(event)))
+    .digest('hex');
 }
