@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { CqrsModule } from '@nestjs/cqrs';
+import { GraphQLModule } from '@nestjs/graphql';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
+import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
+import { EventStoreModule } from './event-store/event-store.module.js';
+import { formatGraphQLError } from './graphql/errors.js';
+import { HealthModule } from './health/health.module.js';
+import { IncidentsModule } from './incidents/incidents.module.js';
+
+const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
+/** A caller's X-Request-Id when it is sane, else a new one; echoed back and logged with every line. */
+function requestId(request: IncomingMessage, response: ServerResponse): string {
+  const given = request.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  response.setHeader('x-request-id', id);
+  return id;
+}
+
+@Global()
+@Module({})
+class ConfigModule {
+  static with(config: LedgerConfig): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [{ provide: LEDGER_CONFIG, useValue: config }],
+      exports: [LEDGER_CONFIG],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static with(config: LedgerConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.with(config),
+        LoggerModule.forRoot({
+          pinoHttp: { level: config.logLevel, genReqId: requestId, redact: ['req.headers.authorization'] },
+        }),
+        CqrsModule.forRoot(),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          sortSchema: true,
+          context: ({ req }: { req: unknown }) => ({ req }),
+          formatError: formatGraphQLError,
+          autoTransformHttpErrors: false,
+          includeStacktraceInErrorResponses: false,
+        }),
+        EventStoreModule,
+        AuthModule,
+        HealthModule,
+        IncidentsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import { ApiKeyRing, GENERATED_KEYS_FILE } from './api-key-ring.js';
+import { AuthGuard } from './auth.guard.js';
+
+function openKeyRing(config: LedgerConfig): ApiKeyRing {
+  const { ring, createdKey } = ApiKeyRing.open(config);
+  if (createdKey) {
+    // Shown once, on the console, so the quick start works; only its hash is kept.
+    process.stdout.write(
+      `\nNo LEDGER_API_KEYS configured: created an admin API key (only its hash is stored in ` +
+        `${GENERATED_KEYS_FILE} of the data dir). It is shown this once:\n\n    ${createdKey}\n\n` +
+        `Send it as "Authorization: Bearer ${createdKey}".\n\n`,
+    );
+  } else if (config.apiKeys.length === 0) {
+    new Logger('Auth').log(`Using the generated admin key of ${config.dataDir}/${GENERATED_KEYS_FILE}`);
+  }
+  return ring;
+}
+
+@Global()
+@Module({
+  providers: [
+    { provide: ApiKeyRing, inject: [LEDGER_CONFIG], useFactory: openKeyRing },
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [ApiKeyRing],
+})
+export class AuthModule {}

@@ -1,0 +1,11 @@
+import { SetMetadata } from '@nestjs/common';
+import type { Role } from '../config/ledger-config.js';
+
+export const ROLES_KEY = 'ledger:roles';
+
+/** The roles allowed to call a resolver; `admin` may always. Without it, any authenticated key may. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+
+/** Who may write to an incident, and who may only speak to customers about it. */
+export const RESPONDERS: Role[] = ['responder'];
+export const COMMUNICATORS: Role[] = ['responder', 'communicator'];

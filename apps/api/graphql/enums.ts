@@ -1,0 +1,35 @@
+import { registerEnumType } from '@nestjs/graphql';
+
+/**
+ * The domain's string unions as GraphQL enums. The objects' keys equal their values, so a
+ * GraphQL enum value is the domain value itself.
+ */
+function enumOf<const T extends string>(name: string, values: readonly T[]): { [K in T]: K } {
+  const enumObject = Object.fromEntries(values.map((value) => [value, value])) as { [K in T]: K };
+  registerEnumType(enumObject, { name });
+  return enumObject;
+}
+
+export const SeverityEnum = enumOf('Severity', ['SEV1', 'SEV2', 'SEV3', 'SEV4']);
+export const IncidentStatusEnum = enumOf('IncidentStatus', [
+  'INVESTIGATING',
+  'IDENTIFIED',
+  'MONITORING',
+  'RESOLVED',
+  'CLOSED',
+]);
+export const ServiceImpactEnum = enumOf('ServiceImpact', [
+  'OPERATIONAL',
+  'DEGRADED_PERFORMANCE',
+  'PARTIAL_OUTAGE',
+  'MAJOR_OUTAGE',
+  'UNDER_MAINTENANCE',
+]);
+export const ChannelEnum = enumOf('Channel', ['EMAIL', 'SMS', 'SOCIAL', 'WEBSITE', 'IN_APP', 'WEBHOOK']);
+export const VisibilityEnum = enumOf('Visibility', ['PUBLIC', 'INTERNAL']);
+export const IncidentRoleEnum = enumOf('IncidentRole', [
+  'INCIDENT_COMMANDER',
+  'COMMUNICATIONS_LEAD',
+  'TECHNICAL_LEAD',
+  'SCRIBE',
+]);

@@ -1,0 +1,93 @@
+import { BadRequestException, Logger } from '@nestjs/common';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { RuleViolation } from '../../../libs/domain/index.js';
+import { VersionConflictError } from '../../../libs/event-store/index.js';
+import { ForbiddenError, UnauthenticatedError } from '../auth/auth.guard.js';
+
+/** A client asked for something that is not there. */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** Input that passed the schema but is still unacceptable (e.g. an idempotency key reused for another request). */
+export class BadUserInputError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'BadUserInputError';
+  }
+}
+
+interface Classified {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+function classify(error: unknown): Classified | null {
+  if (error instanceof RuleViolation)
+    return { code: 'RULE_VIOLATION', message: error.message, details: { rule: error.rule } };
+  if (error instanceof VersionConflictError) {
+    return {
+      code: 'VERSION_CONFLICT',
+      message: error.message,
+      details: { expectedVersion: error.expected, actualVersion: error.actual },
+    };
+  }
+  if (error instanceof NotFoundError) return { code: 'NOT_FOUND', message: error.message };
+  if (error instanceof BadUserInputError)
+    return { code: 'BAD_USER_INPUT', message: error.message, details: error.details };
+  if (error instanceof UnauthenticatedError) return { code: 'UNAUTHENTICATED', message: error.message };
+  if (error instanceof ForbiddenError) return { code: 'FORBIDDEN', message: error.message };
+  if (error instanceof BadRequestException) {
+    // class-validator failures, through the ValidationPipe.
+    const response = error.getResponse() as { message?: string | string[] };
+    const problems = Array.isArray(response.message) ? response.message : [response.message ?? error.message];
+    return {
+      code: 'BAD_USER_INPUT',
+      message: `Invalid input: ${problems.join('; ')}`,
+      details: { problems },
+    };
+  }
+  return null;
+}
+
+/** Codes that Apollo itself gives to requests the schema rejects before anything runs. */
+const REJECTED_BY_SCHEMA = new Set(['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'GRAPHQL_PARSE_FAILED']);
+const logger = new Logger('GraphQL');
+
+/**
+ * Every error leaves with one of DESIGN.md's codes and never with a stack trace. Input the
+ * schema rejects (unknown field, wrong type) is BAD_USER_INPUT like any other bad input, with
+ * Apollo's own code kept as `reason`; anything unexpected is logged and answered generically.
+ */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const { message, locations, path } = formatted;
+  const classified = classify(unwrapResolverError(error));
+  if (classified) {
+    return {
+      message: classified.message,
+      locations,
+      path,
+      extensions: { code: classified.code, ...classified.details },
+    };
+  }
+  const code = String(formatted.extensions?.code ?? '');
+  if (REJECTED_BY_SCHEMA.has(code)) {
+    return {
+      message,
+      locations,
+      path,
+      extensions: { code: code === 'GRAPHQL_PARSE_FAILED' ? code : 'BAD_USER_INPUT', reason: code },
+    };
+  }
+  if (code && code !== 'INTERNAL_SERVER_ERROR') return { message, locations, path, extensions: { code } };
+  logger.error({ err: unwrapResolverError(error), path }, 'Unexpected error in a GraphQL operation');
+  return { message: 'Internal server error', locations, path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

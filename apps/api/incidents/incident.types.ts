@@ -1,0 +1,88 @@
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { DateTime, JSONScalar } from '../graphql/scalars.js';
+import type { IncidentRole, IncidentStatus, ServiceImpact, Severity } from '../../../libs/domain/index.js';
+import { IncidentRoleEnum, IncidentStatusEnum, ServiceImpactEnum, SeverityEnum } from '../graphql/enums.js';
+
+@ObjectType({ description: 'One stored event with its full envelope.' })
+export class IncidentEvent {
+  @Field(() => ID) eventId!: string;
+  @Field(() => String) type!: string;
+  @Field(() => Int) schemaVersion!: number;
+  @Field(() => String) streamId!: string;
+  @Field(() => Int, { description: 'The stream version this event brought the incident to.' })
+  version!: number;
+  @Field(() => String, { description: 'Global position in the log (a decimal string).' }) position!: string;
+  @Field(() => String) actor!: string;
+  @Field(() => DateTime, { description: 'Server clock when stored; authoritative.' }) recordedAt!: string;
+  @Field(() => DateTime, { description: 'When it happened in the world.' }) occurredAt!: string;
+  @Field(() => Boolean, { description: 'Recorded after the fact: occurredAt is earlier than recordedAt.' })
+  backdated!: boolean;
+  @Field(() => String) correlationId!: string;
+  @Field(() => String, { nullable: true }) causationId!: string | null;
+  @Field(() => String, { nullable: true }) idempotencyKey!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Hash of the request that carried the idempotency key.',
+  })
+  requestFingerprint!: string | null;
+  @Field(() => JSONScalar) data!: Record<string, unknown>;
+  @Field(() => String, { description: "SHA-256 over the previous event's hash and this event's content." })
+  hash!: string;
+}
+
+@ObjectType()
+export class AffectedService {
+  @Field(() => String) service!: string;
+  @Field(() => ServiceImpactEnum) impact!: ServiceImpact;
+}
+
+@ObjectType()
+export class RoleAssignment {
+  @Field(() => IncidentRoleEnum) role!: IncidentRole;
+  @Field(() => String) assignee!: string;
+}
+
+@ObjectType()
+export class Workaround {
+  @Field(() => ID) workaroundId!: string;
+  @Field(() => String) description!: string;
+  @Field(() => DateTime) offeredAt!: string;
+  @Field(() => DateTime, { nullable: true }) withdrawnAt!: string | null;
+  @Field(() => String, { nullable: true }) withdrawalReason!: string | null;
+  @Field(() => Boolean) active!: boolean;
+}
+
+@ObjectType()
+export class Incident {
+  @Field(() => ID) id!: string;
+  @Field(() => String) title!: string;
+  @Field(() => String, { nullable: true }) summary!: string | null;
+  @Field(() => IncidentStatusEnum) status!: IncidentStatus;
+  @Field(() => SeverityEnum) severity!: Severity;
+  @Field(() => Int, { description: 'Number of events in the incident stream.' }) version!: number;
+  @Field(() => [AffectedService]) services!: AffectedService[];
+  @Field(() => [RoleAssignment]) roles!: RoleAssignment[];
+  @Field(() => DateTime, { description: 'When the incident started (occurredAt of its declaration).' })
+  startedAt!: string;
+  @Field(() => String) declaredBy!: string;
+  @Field(() => DateTime, { nullable: true }) acknowledgedAt!: string | null;
+  @Field(() => String, { nullable: true }) acknowledgedBy!: string | null;
+  @Field(() => DateTime, { nullable: true }) estimatedResolutionAt!: string | null;
+  @Field(() => Int, { description: 'How often the resolution estimate was revised after the first.' })
+  etaRevisions!: number;
+  @Field(() => [Workaround]) workarounds!: Workaround[];
+  @Field(() => DateTime, { nullable: true }) lastCustomerUpdateAt!: string | null;
+  @Field(() => DateTime, { nullable: true }) nextUpdateDueAt!: string | null;
+  @Field(() => DateTime, { nullable: true }) mitigatedAt!: string | null;
+  @Field(() => DateTime, { nullable: true }) resolvedAt!: string | null;
+  @Field(() => String, { nullable: true }) resolutionSummary!: string | null;
+  @Field(() => Int) reopenCount!: number;
+}
+
+@ObjectType()
+export class IncidentPayload {
+  @Field(() => Incident) incident!: Incident;
+  @Field(() => Int, { description: "The incident's version after this mutation." }) version!: number;
+  @Field(() => String, { description: 'Global position of the last event appended (a decimal string).' })
+  position!: string;
+}

@@ -1,0 +1,57 @@
+import type { IncidentRole, IncidentState } from '../../../libs/domain/index.js';
+import type { StoredEvent } from '../../../libs/event-store/index.js';
+import type { Incident, IncidentEvent } from './incident.types.js';
+
+/** An existing incident's state as the GraphQL Incident type shows it. */
+export function toIncidentView(state: IncidentState): Incident {
+  return {
+    id: state.id!,
+    title: state.title,
+    summary: state.summary,
+    status: state.status,
+    severity: state.severity,
+    version: state.version,
+    services: Object.entries(state.services).map(([service, impact]) => ({ service, impact })),
+    roles: Object.entries(state.roles).map(([role, assignee]) => ({
+      role: role as IncidentRole,
+      assignee: assignee!,
+    })),
+    startedAt: state.startedAt!,
+    declaredBy: state.declaredBy!,
+    acknowledgedAt: state.acknowledgedAt,
+    acknowledgedBy: state.acknowledgedBy,
+    estimatedResolutionAt: state.estimatedResolutionAt,
+    etaRevisions: state.etaRevisions,
+    workarounds: state.workarounds.map((workaround) => ({
+      ...workaround,
+      active: workaround.withdrawnAt === null,
+    })),
+    lastCustomerUpdateAt: state.lastCustomerUpdateAt,
+    nextUpdateDueAt: state.nextUpdateDueAt,
+    mitigatedAt: state.mitigatedAt,
+    resolvedAt: state.resolvedAt,
+    resolutionSummary: state.resolutionSummary,
+    reopenCount: state.reopenCount,
+  };
+}
+
+export function toEventView(event: StoredEvent): IncidentEvent {
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    streamId: event.streamId,
+    version: event.streamVersion,
+    position: event.globalPosition.toString(),
+    actor: event.actor,
+    recordedAt: event.recordedAt,
+    occurredAt: event.occurredAt,
+    backdated: Date.parse(event.occurredAt) < Date.parse(event.recordedAt),
+    correlationId: event.correlationId,
+    causationId: event.causationId,
+    idempotencyKey: event.idempotencyKey,
+    requestFingerprint: event.requestFingerprint,
+    data: event.data,
+    hash: event.hash,
+  };
+}

@@ -1,0 +1,280 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { ParseUUIDPipe } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { canonicalJson, type StoredEvent } from '../../../libs/event-store/index.js';
+import type { IncidentCommand } from '../../../libs/domain/index.js';
+import type { Principal } from '../auth/api-key-ring.js';
+import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { COMMUNICATORS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
+import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
+import { ExecuteIncidentCommand, type ExecutionResult } from './execute-incident-command.js';
+import { IncidentStreams } from './incident-streams.js';
+import {
+  AddInternalNoteInput,
+  AssignRoleInput,
+  ChangeServiceImpactInput,
+  ChangeSeverityInput,
+  CommandInput,
+  DeclareIncidentInput,
+  IncidentActionInput,
+  MitigateIncidentInput,
+  OfferWorkaroundInput,
+  PostStatusUpdateInput,
+  ReopenIncidentInput,
+  ResolveIncidentInput,
+  SetResolutionEstimateInput,
+  WithdrawWorkaroundInput,
+} from './incident.inputs.js';
+import { Incident, IncidentEvent, IncidentPayload } from './incident.types.js';
+import { toEventView, toIncidentView } from './incident.views.js';
+
+type GraphQLContext = { req: AuthenticatedRequest & { id?: unknown } };
+type CommandBody = Pick<IncidentCommand, 'type' | 'data'>;
+
+/** Incident mutations: each maps its input to a domain command and sends it down the CommandBus. */
+@Resolver(() => Incident)
+export class IncidentsResolver {
+  constructor(
+    private readonly commandBus: CommandBus,
+    private readonly streams: IncidentStreams,
+  ) {}
+
+  @Query(() => Incident, {
+    nullable: true,
+    description: 'The incident as its stream says now; null if unknown.',
+  })
+  async incident(
+    @Args(
+      'id',
+      { type: () => ID },
+      new ParseUUIDPipe({ exceptionFactory: () => new BadUserInputError('id must be a UUID') }),
+    )
+    id: string,
+  ): Promise<Incident | null> {
+    const { state } = await this.streams.load(id);
+    return state.exists ? toIncidentView(state) : null;
+  }
+
+  @ResolveField(() => [IncidentEvent], { description: 'Every event of the incident, oldest first.' })
+  async events(@Parent() incident: Incident): Promise<IncidentEvent[]> {
+    const { events } = await this.streams.load(incident.id);
+    return events.map((event: StoredEvent) => toEventView(event));
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  declareIncident(
+    @Args('input') input: DeclareIncidentInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    const incidentId = randomUUID();
+    const { title, severity, summary, services } = input;
+    return this.send('declareIncident', incidentId, input, principal, context, {
+      type: 'DeclareIncident',
+      data: { incidentId, title, severity, summary, services },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  acknowledgeIncident(
+    @Args('input') input: IncidentActionInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('acknowledgeIncident', input.incidentId, input, principal, context, {
+      type: 'AcknowledgeIncident',
+      data: {},
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  assignRole(
+    @Args('input') input: AssignRoleInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    const { role, assignee } = input;
+    return this.send('assignRole', input.incidentId, input, principal, context, {
+      type: 'AssignRole',
+      data: { role, assignee },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  changeSeverity(
+    @Args('input') input: ChangeSeverityInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    const { severity, reason } = input;
+    return this.send('changeSeverity', input.incidentId, input, principal, context, {
+      type: 'ChangeSeverity',
+      data: { severity, reason },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  changeServiceImpact(
+    @Args('input') input: ChangeServiceImpactInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    const { service, impact } = input;
+    return this.send('changeServiceImpact', input.incidentId, input, principal, context, {
+      type: 'ChangeServiceImpact',
+      data: { service, impact },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...COMMUNICATORS)
+  postStatusUpdate(
+    @Args('input') input: PostStatusUpdateInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    const { status, message, channels, visibility, nextUpdateInMinutes } = input;
+    return this.send('postStatusUpdate', input.incidentId, input, principal, context, {
+      type: 'PostStatusUpdate',
+      data: { status, message, channels, visibility, nextUpdateInMinutes },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  addInternalNote(
+    @Args('input') input: AddInternalNoteInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('addInternalNote', input.incidentId, input, principal, context, {
+      type: 'AddInternalNote',
+      data: { note: input.note },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...COMMUNICATORS)
+  setResolutionEstimate(
+    @Args('input') input: SetResolutionEstimateInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('setResolutionEstimate', input.incidentId, input, principal, context, {
+      type: 'SetResolutionEstimate',
+      data: { estimatedResolutionAt: input.estimatedResolutionAt.toISOString(), reason: input.reason },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...COMMUNICATORS)
+  offerWorkaround(
+    @Args('input') input: OfferWorkaroundInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('offerWorkaround', input.incidentId, input, principal, context, {
+      type: 'OfferWorkaround',
+      data: { workaroundId: randomUUID(), description: input.description },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...COMMUNICATORS)
+  withdrawWorkaround(
+    @Args('input') input: WithdrawWorkaroundInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    const { workaroundId, reason } = input;
+    return this.send('withdrawWorkaround', input.incidentId, input, principal, context, {
+      type: 'WithdrawWorkaround',
+      data: { workaroundId, reason },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  mitigateIncident(
+    @Args('input') input: MitigateIncidentInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('mitigateIncident', input.incidentId, input, principal, context, {
+      type: 'MitigateIncident',
+      data: { summary: input.summary },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  resolveIncident(
+    @Args('input') input: ResolveIncidentInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('resolveIncident', input.incidentId, input, principal, context, {
+      type: 'ResolveIncident',
+      data: { summary: input.summary },
+    });
+  }
+
+  @Mutation(() => IncidentPayload)
+  @Roles(...RESPONDERS)
+  reopenIncident(
+    @Args('input') input: ReopenIncidentInput,
+    @CurrentPrincipal() principal: Principal,
+    @Context() context: GraphQLContext,
+  ) {
+    return this.send('reopenIncident', input.incidentId, input, principal, context, {
+      type: 'ReopenIncident',
+      data: { reason: input.reason },
+    });
+  }
+
+  /** Stamps who and when (from the key and the server clock), then runs the command. */
+  private async send(
+    mutation: string,
+    incidentId: string,
+    input: CommandInput & { expectedVersion?: number },
+    principal: Principal,
+    context: GraphQLContext,
+    body: CommandBody,
+  ): Promise<IncidentPayload> {
+    const now = new Date().toISOString();
+    const command = {
+      ...body,
+      metadata: { actor: principal.actor, now, occurredAt: input.occurredAt?.toISOString() ?? now },
+    } as IncidentCommand;
+    const result = await this.commandBus.execute<ExecuteIncidentCommand, ExecutionResult>(
+      new ExecuteIncidentCommand(incidentId, command, {
+        correlationId: String(context.req.id ?? randomUUID()),
+        expectedVersion: input.expectedVersion,
+        idempotencyKey: input.idempotencyKey,
+        requestFingerprint: input.idempotencyKey ? fingerprint(mutation, input, principal) : undefined,
+      }),
+    );
+    if (!result.state.exists) throw new NotFoundError(`Incident ${result.incidentId} does not exist`);
+    return {
+      incident: toIncidentView(result.state),
+      version: result.version,
+      position: result.position.toString(),
+    };
+  }
+}
+
+/** Identifies a request for idempotency: same mutation, same caller, same input (the key aside). */
+function fingerprint(mutation: string, input: CommandInput, principal: Principal): string {
+  const { idempotencyKey: _key, ...rest } = input;
+  const plain: unknown = JSON.parse(JSON.stringify(rest)); // Dates to ISO strings
+  return createHash('sha256')
+    .update(canonicalJson({ mutation, actor: principal.actor, input: plain }))
+    .digest('hex');
+}

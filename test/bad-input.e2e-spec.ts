@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { DECLARE, declareIncident, LedgerServer, mutation } from './support/ledger-server.js';
+
+/** Bad input is answered with a clear code, never a 500, and leaves the stream as it was. */
+describe('bad input changes nothing', () => {
+  let server: LedgerServer;
+  let incidentId: string;
+  let startedAt: string;
+  beforeAll(async () => {
+    server = await LedgerServer.start();
+    const { id, payload } = await declareIncident(server, {
+      occurredAt: new Date(Date.now() - 10 * 60_000).toISOString(),
+    });
+    incidentId = id;
+    startedAt = payload.incident.startedAt;
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  const streamVersion = async () =>
+    (await server.graphql(`query($id: ID!) { incident(id: $id) { version } }`, { id: incidentId })).data!
+      .incident.version;
+
+  const cases: Array<[string, () => [string, Record<string, unknown>], string]> = [
+    ['an empty title', () => [DECLARE, { input: { title: '  ', severity: 'SEV1' } }], 'RULE_VIOLATION'],
+    ['an unknown severity', () => [DECLARE, { input: { title: 'x', severity: 'SEV9' } }], 'BAD_USER_INPUT'],
+    [
+      'a title over 200 characters',
+      () => [DECLARE, { input: { title: 'x'.repeat(201), severity: 'SEV1' } }],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'an unknown field',
+      () => [DECLARE, { input: { title: 'x', severity: 'SEV1', colour: 'red' } }],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'a wrong type',
+      () => [DECLARE, { input: { title: 42, severity: 'SEV1', services: 'checkout' } }],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'an impossible date',
+      () => [DECLARE, { input: { title: 'x', severity: 'SEV1', occurredAt: '2026-02-30T10:00:00Z' } }],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'a malformed id',
+      () => [mutation('acknowledgeIncident', 'IncidentActionInput'), { input: { incidentId: 'not-a-uuid' } }],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'an ETA before the start',
+      () => [
+        mutation('setResolutionEstimate', 'SetResolutionEstimateInput'),
+        {
+          input: {
+            incidentId,
+            estimatedResolutionAt: new Date(Date.parse(startedAt) - 60_000).toISOString(),
+            reason: 'guess',
+          },
+        },
+      ],
+      'RULE_VIOLATION',
+    ],
+    [
+      'a 100 kB message',
+      () => [
+        mutation('postStatusUpdate', 'PostStatusUpdateInput'),
+        { input: { incidentId, status: 'IDENTIFIED', message: 'x'.repeat(100_000), channels: ['EMAIL'] } },
+      ],
+      'BAD_USER_INPUT',
+    ],
+    [
+      'a customer update without channels',
+      () => [
+        mutation('postStatusUpdate', 'PostStatusUpdateInput'),
+        { input: { incidentId, status: 'IDENTIFIED', message: 'Hi', channels: [] } },
+      ],
+      'RULE_VIOLATION',
+    ],
+    [
+      'an occurredAt in the future',
+      () => [
+        mutation('acknowledgeIncident', 'IncidentActionInput'),
+        { input: { incidentId, occurredAt: new Date(Date.now() + 3_600_000).toISOString() } },
+      ],
+      'RULE_VIOLATION',
+    ],
+    [
+      'an occurredAt before the incident started',
+      () => [
+        mutation('acknowledgeIncident', 'IncidentActionInput'),
+        { input: { incidentId, occurredAt: new Date(Date.parse(startedAt) - 60_000).toISOString() } },
+      ],
+      'RULE_VIOLATION',
+    ],
+    [
+      'a resolve without summary',
+      () => [mutation('resolveIncident', 'ResolveIncidentInput'), { input: { incidentId, summary: '' } }],
+      'RULE_VIOLATION',
+    ],
+  ];
+
+  test.each(cases)('%s', async (_name, build, code) => {
+    const before = await streamVersion();
+    const [query, variables] = build();
+    const result = await server.graphql(query, variables);
+    expect(result.status).toBeLessThan(500);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0].extensions!.code).toBe(code);
+    expect(result.errors![0].message.length).toBeGreaterThan(0);
+    expect(JSON.stringify(result.errors)).not.toMatch(/stacktrace|at .*\.(js|ts):\d+/);
+    if (code === 'RULE_VIOLATION') expect(result.errors![0].extensions!.rule).toMatch(/^[a-z-]+$/);
+    expect(await streamVersion()).toBe(before);
+  });
+
+  test('an unparsable body and a mutation over GET are client errors, never a 500', async () => {
+    const broken = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer responder-key-0123456789' },
+      body: '{"query": ',
+    });
+    expect(broken.status).toBe(400);
+    const overGet = await fetch(
+      `${server.url}/graphql?query=${encodeURIComponent('mutation { acknowledgeIncident(input: {incidentId: "x"}) { version } }')}`,
+      { headers: { authorization: 'Bearer responder-key-0123456789', 'apollo-require-preflight': 'true' } },
+    );
+    expect(overGet.status).toBe(405);
+  });
+});

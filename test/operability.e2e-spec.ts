@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
+import { declareIncident, LedgerServer } from './support/ledger-server.js';
+import { startServerProcess } from './support/server-process.js';
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-ops-'));
+
+async function post(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as any;
+}
+
+describe('health, request ids and configuration', () => {
+  let server: LedgerServer;
+  beforeAll(async () => {
+    server = await LedgerServer.start();
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  test('/health reports the event store; /health/live the process', async () => {
+    const ready = await fetch(`${server.url}/health`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', info: { eventStore: { status: 'up' } } });
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+  });
+
+  test("a caller's X-Request-Id is echoed and becomes the events' correlationId", async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer admin-key-0123456789',
+        'x-request-id': 'req-42',
+      },
+      body: JSON.stringify({
+        query:
+          'mutation { declareIncident(input: {title: "Search is slow", severity: SEV4}) { incident { events { correlationId } } } }',
+      }),
+    });
+    expect(response.headers.get('x-request-id')).toBe('req-42');
+    const body = (await response.json()) as any;
+    expect(body.data.declareIncident.incident.events[0].correlationId).toBe('req-42');
+  });
+
+  test('a bad setting fails start-up with a message naming it', () => {
+    const bad: Array<[NodeJS.ProcessEnv, string]> = [
+      [{ PORT: 'eighty' }, 'PORT'],
+      [{ LEDGER_API_KEYS: 'alice:janitor:0123456789abcdefgh' }, 'LEDGER_API_KEYS'],
+      [{ LEDGER_API_KEYS: 'alice:responder:short' }, 'LEDGER_API_KEYS'],
+      [{ EVENTSTORE_URL: 'mysql://db' }, 'EVENTSTORE_URL'],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    ];
+    for (const [env, setting] of bad) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(setting);
+    }
+    expect(loadConfig({ LEDGER_API_KEYS: 'bob:responder|communicator:0123456789abcdefgh' }).apiKeys).toEqual([
+      { actor: 'bob', roles: ['responder', 'communicator'], key: '0123456789abcdefgh' },
+    ]);
+  });
+
+  test('the store is still readable after a restart, and the data dir holds one events.db', async () => {
+    const { id } = await declareIncident(server);
+    server = await server.restart();
+    const { data } = await server.graphql(`query($id: ID!) { incident(id: $id) { id } }`, { id });
+    expect(data!.incident.id).toBe(id);
+    expect(fs.existsSync(path.join(server.config.dataDir, 'events.db'))).toBe(true);
+  });
+});
+
+describe('the built server, as `npm start` runs it', () => {
+  test('with no key configured it prints a generated admin key once, stores only its hash, and that key works after a restart', async () => {
+    const dataDir = tempDir();
+    const first = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
+    const key = /Bearer (\S+)"/.exec(first.output())?.[1];
+    expect(key).toBeDefined();
+    expect(fs.readFileSync(path.join(dataDir, 'api-keys.json'), 'utf8')).not.toContain(key!);
+    const declared = await post(
+      first.url,
+      key!,
+      'mutation { declareIncident(input: {title: "API down", severity: SEV1}) { version } }',
+    );
+    expect(declared.data.declareIncident.version).toBe(1);
+    expect(
+      (await post(first.url, 'wrong-key-0000000000000', '{ __typename }')).errors[0].extensions.code,
+    ).toBe('UNAUTHENTICATED');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
+    expect(second.output()).not.toContain(key!);
+    expect((await post(second.url, key!, '{ __typename }')).data.__typename).toBe('Query');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('SIGTERM while commands are in flight: the process exits cleanly and every acknowledged command is stored', async () => {
+    const dataDir = tempDir();
+    const key = 'ops-admin-key-0123456789';
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: `ops:admin:${key}` };
+    const server = await startServerProcess(env);
+    const declare = (n: number) =>
+      post(
+        server.url,
+        key,
+        `mutation { declareIncident(input: {title: "Burst ${n}", severity: SEV3}) { incident { id } } }`,
+      ).catch(
+        () => null, // refused once the server stopped listening: never acknowledged
+      );
+    const inFlight = Array.from({ length: 40 }, (_, n) => declare(n));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    server.child.kill('SIGTERM');
+    const acknowledged = (await Promise.all(inFlight))
+      .map((body) => body?.data?.declareIncident?.incident?.id)
+      .filter((id): id is string => typeof id === 'string');
+    expect(await server.exited).toBe(0);
+
+    const again = await startServerProcess(env);
+    for (const id of acknowledged) {
+      const body = await post(again.url, key, `query($id: ID!) { incident(id: $id) { id } }`, { id });
+      expect(body.data.incident?.id).toBe(id);
+    }
+    again.child.kill('SIGTERM');
+    await again.exited;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});
