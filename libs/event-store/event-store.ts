@@ -1,6 +1,6 @@
 /**
  * The event store port. Two adapters implement it (SQLite, the embedded default, and
- * KurrentDB) and both pass the contract suite in `test/event-store.contract.ts`.
+ * KurrentDB) and both pass the contract suite in `testing/event-store.contract.ts`.
  *
  * Stream versions count events: the first event of a stream has version 1, and a stream
  * that does not exist has version 0. Global positions are bigints, strictly increasing in

@@ -1,0 +1,344 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { DuplicateIdempotencyKeyError, VersionConflictError, type StoredEvent } from '../event-store.js';
+import { describeEventStoreContract, expectValidChain, newEvent } from '../testing/event-store.contract.js';
+import { SqliteEventStore } from './sqlite-event-store.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+describeEventStoreContract('SqliteEventStore', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'event-store-contract-'));
+  const store = SqliteEventStore.open(join(dir, 'events.db'));
+  return {
+    store,
+    teardown: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteEventStore', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sqlite-event-store-'));
+    file = join(dir, 'nested', 'events.db');
+    store = SqliteEventStore.open(file);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('group commit', () => {
+    test('64 concurrent appends are written in one transaction with contiguous positions', async () => {
+      const flushesBefore = store.stats.flushes;
+
+      const results = await Promise.all(
+        Array.from({ length: 64 }, (_, i) => store.appendToStream(`stream-${i}`, [newEvent()], 'no-stream')),
+      );
+
+      expect(store.stats.flushes - flushesBefore).toBe(1);
+      const positions = results.map((result) => result.position);
+      expect(positions).toEqual(positions.map((_, i) => positions[0] + BigInt(i)));
+    });
+
+    test('within one batch each caller gets its own error while the others commit', async () => {
+      const usedKey = randomUUID();
+      const batchKey = randomUUID();
+      await store.appendToStream('a', [newEvent()], 'no-stream');
+      await store.appendToStream('used', [newEvent({ idempotencyKey: usedKey })], 'no-stream');
+      const duplicateId = newEvent();
+      const flushesBefore = store.stats.flushes;
+
+      const outcomes = await Promise.allSettled([
+        store.appendToStream('a', [newEvent()], 1),
+        store.appendToStream('a', [newEvent()], 1), // conflicts with the append just before it
+        store.appendToStream('b', [duplicateId], 'no-stream'),
+        store.appendToStream('c', [newEvent({ idempotencyKey: usedKey })], 'any'), // key used in the file
+        store.appendToStream('d', [newEvent({ idempotencyKey: batchKey })], 'any'),
+        store.appendToStream('e', [newEvent({ idempotencyKey: batchKey })], 'any'), // key used in this batch
+        store.appendToStream('f', [newEvent(), { ...duplicateId }], 'any'), // eventId taken: insert fails
+        store.appendToStream('a', [newEvent()], 2),
+      ]);
+
+      expect(store.stats.flushes - flushesBefore).toBe(1);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'rejected',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect(reasonOf(outcomes[1])).toBeInstanceOf(VersionConflictError);
+      expect(reasonOf(outcomes[1])).toMatchObject({ expected: 1, actual: 2 });
+      expect(reasonOf(outcomes[3])).toBeInstanceOf(DuplicateIdempotencyKeyError);
+      expect(reasonOf(outcomes[5])).toBeInstanceOf(DuplicateIdempotencyKeyError);
+      expect(String(reasonOf(outcomes[6]))).toMatch(/UNIQUE constraint failed: events.event_id/);
+      expect(outcomes[7]).toMatchObject({ value: { nextVersion: 3 } });
+
+      for (const streamId of ['c', 'e', 'f']) expect(await store.streamVersion(streamId)).toBe(0);
+      expectValidChain(await store.readStream('a'));
+      // The failed insert was rolled back to its savepoint without leaving a gap.
+      const written = await store.readAll(2n, 100);
+      expect(written.map((event) => event.globalPosition)).toEqual([3n, 4n, 5n, 6n]);
+    });
+
+    test('when the transaction itself fails, every caller of the batch gets the error', async () => {
+      // Another connection holds the write lock for longer than the busy timeout (5 s).
+      const other = new Database(file);
+      other.exec('BEGIN IMMEDIATE');
+
+      const outcomes = await Promise.allSettled([
+        store.appendToStream('a', [newEvent()], 'any'),
+        store.appendToStream('b', [newEvent()], 'any'),
+      ]);
+      other.exec('ROLLBACK');
+      other.close();
+
+      expect(outcomes.map((outcome) => String(reasonOf(outcome)))).toEqual([
+        'SqliteError: database is locked',
+        'SqliteError: database is locked',
+      ]);
+      expect(await store.headPosition()).toBeNull();
+      await expect(store.appendToStream('a', [newEvent()], 'no-stream')).resolves.toEqual({
+        nextVersion: 1,
+        position: 1n,
+      });
+    }, 15_000);
+  });
+
+  describe('appending', () => {
+    test('an empty append writes nothing and reports the current version and head position', async () => {
+      await store.appendToStream('a', [newEvent(), newEvent()], 'no-stream');
+      await store.appendToStream('b', [newEvent()], 'no-stream');
+
+      await expect(store.appendToStream('a', [], 2)).resolves.toEqual({ nextVersion: 2, position: 3n });
+      await expect(store.appendToStream('new', [], 'no-stream')).resolves.toEqual({
+        nextVersion: 0,
+        position: 3n,
+      });
+      await expect(store.appendToStream('a', [], 1)).rejects.toBeInstanceOf(VersionConflictError);
+      expect(await store.headPosition()).toBe(3n);
+    });
+
+    test('invalid appends are refused before anything is written', async () => {
+      const invalid: [string, unknown[], unknown][] = [
+        ['', [newEvent()], 'any'],
+        ['a', [{ ...newEvent(), eventId: '' }], 'any'],
+        ['a', [{ ...newEvent(), type: undefined }], 'any'],
+        ['a', [{ ...newEvent(), data: null }], 'any'],
+        ['a', [newEvent(), newEvent({ idempotencyKey: 'k' })], 'any'],
+        ['a', [newEvent()], -1],
+        ['a', [newEvent()], 'latest'],
+      ];
+      for (const [streamId, events, expected] of invalid) {
+        // @ts-expect-error -- what a JavaScript caller or a bug could pass
+        await expect(store.appendToStream(streamId, events, expected)).rejects.toBeInstanceOf(TypeError);
+      }
+      expect(await store.headPosition()).toBeNull();
+    });
+
+    test('undefined optional fields are stored as null and the chain still verifies', async () => {
+      const { causationId: _, ...withoutCausation } = newEvent();
+      const event = { ...withoutCausation, data: { at: new Date(0), skipped: undefined } };
+
+      // @ts-expect-error -- a JavaScript caller may leave causationId out and put a Date in data
+      await store.appendToStream('a', [event], 'no-stream');
+
+      const [stored] = await store.readStream('a');
+      expect(stored.causationId).toBeNull();
+      expect(stored.data).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+      expectValidChain([stored]);
+    });
+  });
+
+  describe('the file', () => {
+    test('events survive close and reopen, and the schema version is recorded', async () => {
+      await store.appendToStream('a', [newEvent(), newEvent()], 'no-stream');
+      await store.close();
+
+      store = SqliteEventStore.open(file);
+
+      const stored = await store.readStream('a');
+      expect(stored).toHaveLength(2);
+      expectValidChain(stored);
+      await store.appendToStream('a', [newEvent()], 2);
+      expectValidChain(await store.readStream('a'));
+      const raw = new Database(file, { readonly: true });
+      expect(raw.pragma('user_version', { simple: true })).toBe(1);
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      raw.close();
+    });
+
+    test('a file with a newer schema version is refused', async () => {
+      await store.close();
+      const raw = new Database(file);
+      raw.pragma('user_version = 99');
+      raw.close();
+
+      expect(() => SqliteEventStore.open(file)).toThrow(/schema version 99/);
+      store = SqliteEventStore.open(join(dir, 'other.db'));
+    });
+
+    test('close finishes queued appends; later appends are refused', async () => {
+      const queued = store.appendToStream('a', [newEvent()], 'no-stream');
+
+      await store.close();
+
+      await expect(queued).resolves.toEqual({ nextVersion: 1, position: 1n });
+      await expect(store.appendToStream('a', [newEvent()], 1)).rejects.toThrow('SqliteEventStore is closed');
+      await expect(store.ping()).rejects.toThrow();
+      store = SqliteEventStore.open(file);
+      expect(await store.streamVersion('a')).toBe(1);
+    });
+
+    test('acknowledged appends survive a SIGKILL of the writing process', async () => {
+      const modulePath = compileStore(join(dir, 'build'));
+      const child = spawn(
+        process.execPath,
+        [join(repoRoot, 'libs/event-store/sqlite/testing/append-forever.mjs'), modulePath, file, '8'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let output = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        output += chunk;
+        if (output.split('\n').length > 400) child.kill('SIGKILL');
+      });
+      const [, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.on('close', (code, killedBy) => resolve([code, killedBy])),
+      );
+      expect(signal).toBe('SIGKILL');
+      // SIGKILL proves "acknowledged means committed" and that the file is sound after an abrupt
+      // end; surviving a power cut on top of that is synchronous=FULL's job.
+      const acks = output
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => line.split(' '));
+      expect(acks.length).toBeGreaterThanOrEqual(400);
+
+      const stored = await store.readAll(null, 1_000_000);
+      const byPosition = new Map(stored.map((event) => [event.globalPosition, event]));
+      for (const [streamId, version, position, eventId] of acks) {
+        expect(byPosition.get(BigInt(position))).toMatchObject({
+          streamId,
+          streamVersion: Number(version),
+          eventId,
+        });
+      }
+      expect(stored.map((event) => event.globalPosition)).toEqual(stored.map((_, i) => BigInt(i + 1)));
+      for (let i = 0; i < 8; i++) {
+        const stream = await store.readStream(`crash-${i}`);
+        expect(stream.map((event) => event.data.version)).toEqual(stream.map((_, version) => version));
+        expectValidChain(stream);
+      }
+    }, 30_000);
+  });
+
+  describe('subscriptions', () => {
+    test('a subscription leaves no timer or listener behind once aborted', async () => {
+      await pause(20); // lets timers of the set-up settle
+      const timersBefore = activeTimers();
+      const abort = new AbortController();
+      const received: StoredEvent[] = [];
+      const consumer = (async () => {
+        for await (const event of store.subscribe(null, { signal: abort.signal })) received.push(event);
+      })();
+      await store.appendToStream('a', [newEvent()], 'no-stream');
+      // Once the event arrived, give the subscription time to start waiting for the next one.
+      while (received.length === 0) await pause(5);
+      await pause(20);
+      expect(activeTimers()).toBe(timersBefore + 1); // the poll, while it waits
+
+      abort.abort();
+      await consumer;
+
+      expect(activeTimers()).toBe(timersBefore);
+      expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
+    });
+
+    test('a live subscription sees events another connection to the file commits', async () => {
+      const other = SqliteEventStore.open(file);
+      const subscription = store.subscribe(null);
+      const next = subscription.next();
+
+      const event = newEvent();
+      await other.appendToStream('from-elsewhere', [event], 'no-stream');
+
+      await expect(next).resolves.toMatchObject({ done: false, value: { eventId: event.eventId } });
+      await subscription.return();
+      await other.close();
+    });
+
+    test('closing the store ends its subscriptions', async () => {
+      const next = store.subscribe(null).next();
+
+      await store.close();
+
+      await expect(next).resolves.toEqual({ done: true, value: undefined });
+    });
+  });
+});
+
+function reasonOf(outcome: PromiseSettledResult<unknown>): unknown {
+  return outcome.status === 'rejected' ? outcome.reason : undefined;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+}
+
+/**
+ * Compiles the store (and only what it imports) to plain JavaScript in `outDir`, so that a
+ * child process can run the current source; `outDir` gets the repository's node_modules and
+ * package type so that the output resolves its imports as it would under dist/.
+ */
+function compileStore(outDir: string): string {
+  const source = join(repoRoot, 'libs/event-store/sqlite/sqlite-event-store.ts');
+  const tsconfig = join(outDir, 'tsconfig.json');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(repoRoot, 'tsconfig.build.json'),
+      compilerOptions: {
+        outDir,
+        rootDir: repoRoot,
+        typeRoots: [join(repoRoot, 'node_modules/@types')],
+        sourceMap: false,
+      },
+      files: [source],
+      include: [],
+    }),
+  );
+  const tsc = spawnSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', tsconfig],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+  writeFileSync(join(outDir, 'package.json'), JSON.stringify({ type: 'module' }));
+  symlinkSync(join(repoRoot, 'node_modules'), join(outDir, 'node_modules'));
+  return join(outDir, 'libs/event-store/sqlite/sqlite-event-store.js');
+}

@@ -1,0 +1,425 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  DuplicateIdempotencyKeyError,
+  isVersionMatch,
+  VersionConflictError,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  type NewEvent,
+  type StoredEvent,
+  type SubscribeOptions,
+} from '../event-store.js';
+import { chainHash, GENESIS_HASH, type HashedContent } from '../hash-chain.js';
+
+/** Bumped with every change to the schema below; a file from a newer release is refused. */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE events (
+    -- AUTOINCREMENT: a position is never reused, even if the newest rows were ever removed.
+    global_position     INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id            TEXT    NOT NULL UNIQUE,
+    stream_id           TEXT    NOT NULL,
+    stream_version      INTEGER NOT NULL,
+    type                TEXT    NOT NULL,
+    schema_version      INTEGER NOT NULL,
+    data                TEXT    NOT NULL,
+    recorded_at         TEXT    NOT NULL,
+    occurred_at         TEXT    NOT NULL,
+    actor               TEXT    NOT NULL,
+    correlation_id      TEXT    NOT NULL,
+    causation_id        TEXT,
+    idempotency_key     TEXT,
+    request_fingerprint TEXT,
+    hash                TEXT    NOT NULL,
+    -- Also the index that gives a stream's version and last hash (newest row first).
+    UNIQUE (stream_id, stream_version)
+  ) STRICT;
+  CREATE INDEX events_idempotency_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
+`;
+
+/** Events per readAll page while a subscription catches up. */
+const SUBSCRIBE_PAGE_SIZE = 500;
+/** How often a live subscription looks for events committed by other processes. */
+const POLL_INTERVAL_MS = 200;
+
+interface EventRow {
+  global_position: bigint;
+  event_id: string;
+  stream_id: string;
+  stream_version: bigint;
+  type: string;
+  schema_version: bigint;
+  data: string;
+  recorded_at: string;
+  occurred_at: string;
+  actor: string;
+  correlation_id: string;
+  causation_id: string | null;
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+  hash: string;
+}
+
+interface StreamHead {
+  version: number;
+  hash: string;
+}
+
+interface PendingAppend {
+  streamId: string;
+  events: NewEvent[];
+  expected: ExpectedVersion;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What one append of a batch came to: its result, or the error that only its caller gets. */
+type Outcome = { result: AppendResult } | { error: unknown };
+
+/**
+ * The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`, so that an
+ * append is acknowledged only once it is on disk.
+ *
+ * Appends are group-committed: the calls that arrive while a flush is scheduled are written
+ * together in one transaction (one fsync), each checked on its own, in arrival order.
+ *
+ * Global positions are the table's AUTOINCREMENT key, assigned inside write transactions
+ * that SQLite runs one at a time (BEGIN IMMEDIATE, across processes too). So positions are
+ * handed out in commit order, and a reader never sees a position before a smaller one that
+ * commits later: the log readers see is strictly increasing with no gaps.
+ */
+export class SqliteEventStore implements EventStore {
+  private queue: PendingAppend[] = [];
+  /** The scheduled flush, which close() waits for; null when the queue is empty. */
+  private pendingFlush: Promise<void> | null = null;
+  private closing = false;
+  private flushes = 0;
+  private appends = 0;
+  /** Wakes live subscriptions when a flush commits (or the store closes). */
+  private readonly commits = new EventEmitter().setMaxListeners(0);
+
+  private readonly insertEvent: Database.Statement;
+  private readonly selectHead: Database.Statement<[string], StreamHead>;
+  private readonly selectHeadPosition: Database.Statement<[], { position: bigint | null }>;
+  private readonly selectKeyUsed: Database.Statement<[string], unknown>;
+  private readonly selectStream: Database.Statement<[string, number], EventRow>;
+  private readonly selectAll: Database.Statement<[bigint, number], EventRow>;
+  private readonly selectByKey: Database.Statement<[string], EventRow>;
+  private readonly writeBatch: Database.Transaction<(batch: PendingAppend[]) => Outcome[]>;
+  private readonly writeEvents: Database.Transaction<
+    (streamId: string, events: NewEvent[], head: StreamHead) => { head: StreamHead; position: bigint }
+  >;
+
+  /** Opens (creating the directory, file and schema if missing) the store at `filePath`. */
+  static open(filePath: string): SqliteEventStore {
+    mkdirSync(dirname(filePath), { recursive: true });
+    const db = new Database(filePath);
+    try {
+      db.pragma('journal_mode = WAL');
+      // In WAL mode, FULL syncs the log at every commit: an acknowledged append survives a
+      // power cut (NORMAL would only survive a crash of the process).
+      db.pragma('synchronous = FULL');
+      // Other processes (the CLI, a second API instance) may hold the write lock briefly.
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      return new SqliteEventStore(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private constructor(private readonly db: Database.Database) {
+    this.insertEvent = db
+      .prepare(
+        `INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, recorded_at,
+           occurred_at, actor, correlation_id, causation_id, idempotency_key, request_fingerprint, hash)
+         VALUES (@eventId, @streamId, @streamVersion, @type, @schemaVersion, @data, @recordedAt,
+           @occurredAt, @actor, @correlationId, @causationId, @idempotencyKey, @requestFingerprint, @hash)`,
+      )
+      .safeIntegers(true);
+    this.selectHead = db.prepare(
+      'SELECT stream_version AS version, hash FROM events WHERE stream_id = ? ORDER BY stream_version DESC LIMIT 1',
+    );
+    this.selectHeadPosition = db
+      .prepare<[], { position: bigint | null }>('SELECT MAX(global_position) AS position FROM events')
+      .safeIntegers(true);
+    this.selectKeyUsed = db.prepare('SELECT 1 FROM events WHERE idempotency_key = ? LIMIT 1');
+    this.selectStream = db
+      .prepare<[string, number], EventRow>(
+        'SELECT * FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version',
+      )
+      .safeIntegers(true);
+    this.selectAll = db
+      .prepare<[bigint, number], EventRow>(
+        'SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?',
+      )
+      .safeIntegers(true);
+    this.selectByKey = db
+      .prepare<[string], EventRow>('SELECT * FROM events WHERE idempotency_key = ? ORDER BY global_position')
+      .safeIntegers(true);
+    this.writeBatch = db.transaction((batch: PendingAppend[]) => this.appendBatch(batch));
+    // Run inside writeBatch, this is a savepoint: if one append's insert fails (say, a
+    // duplicate eventId), only its rows are rolled back and only its caller gets the error.
+    this.writeEvents = db.transaction((streamId: string, events: NewEvent[], head: StreamHead) =>
+      this.insertEvents(streamId, events, head),
+    );
+  }
+
+  /** Committed flushes and the appends they carried, for tests and benchmarks (average batch = appends / flushes). */
+  get stats(): { readonly flushes: number; readonly appends: number } {
+    return { flushes: this.flushes, appends: this.appends };
+  }
+
+  /**
+   * Queues the append for the next group commit. An empty `events` array writes nothing: it
+   * checks `expected` and resolves with the stream's current version and the store's head
+   * position (0n for an empty store).
+   */
+  appendToStream(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (this.closing) return Promise.reject(new Error('SqliteEventStore is closed; cannot append'));
+    try {
+      validateAppend(streamId, events, expected);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ streamId, events, expected, resolve, reject });
+      // setImmediate runs after the I/O already waiting, so requests that arrive meanwhile
+      // join this batch; while a flush runs (synchronously) the next batch queues up.
+      this.pendingFlush ??= new Promise((flushed) =>
+        setImmediate(() => {
+          this.flush();
+          flushed();
+        }),
+      );
+    });
+  }
+
+  async readStream(streamId: string, fromVersion = 1): Promise<StoredEvent[]> {
+    return this.selectStream.all(streamId, fromVersion).map(toStoredEvent);
+  }
+
+  async readAll(afterPosition: bigint | null, limit: number): Promise<StoredEvent[]> {
+    return this.selectAll.all(afterPosition ?? 0n, limit).map(toStoredEvent);
+  }
+
+  /**
+   * Pages through the log until caught up, then waits for the next commit of this store (or
+   * a poll, for other processes) and goes on from the last event yielded. Ends when the
+   * signal aborts, the consumer stops iterating, or the store is closed.
+   */
+  async *subscribe(
+    afterPosition: bigint | null,
+    options: SubscribeOptions = {},
+  ): AsyncGenerator<StoredEvent, void, undefined> {
+    const { signal } = options;
+    let position = afterPosition;
+    while (this.db.open && !signal?.aborted) {
+      // Read the counter before the page: a commit after the read then ends the wait at once.
+      const flushesBeforeRead = this.flushes;
+      const page = await this.readAll(position, SUBSCRIBE_PAGE_SIZE);
+      for (const event of page) {
+        if (signal?.aborted) return;
+        position = event.globalPosition;
+        yield event;
+      }
+      if (page.length < SUBSCRIBE_PAGE_SIZE) await this.nextCommit(flushesBeforeRead, signal);
+    }
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    return this.readHead(streamId).version;
+  }
+
+  async headPosition(): Promise<bigint | null> {
+    return this.selectHeadPosition.get()?.position ?? null;
+  }
+
+  /** Keys are unique per append (a reuse is refused), so these are all that append's events. */
+  async findByIdempotencyKey(idempotencyKey: string): Promise<StoredEvent[]> {
+    return this.selectByKey.all(idempotencyKey).map(toStoredEvent);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.pendingFlush;
+    if (!this.db.open) return;
+    this.db.close();
+    this.commits.emit('commit');
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.pendingFlush = null;
+    let outcomes: Outcome[];
+    try {
+      // IMMEDIATE takes the write lock up front, so the version and key checks and the
+      // inserts see the same database even with writers in other processes.
+      outcomes = this.writeBatch.immediate(batch);
+    } catch (error) {
+      // The transaction rolled back as a whole: nobody's events were written.
+      for (const append of batch) append.reject(error);
+      return;
+    }
+    this.flushes += 1;
+    this.appends += batch.length;
+    this.commits.emit('commit');
+    outcomes.forEach((outcome, i) => {
+      if ('result' in outcome) batch[i].resolve(outcome.result);
+      else batch[i].reject(outcome.error);
+    });
+  }
+
+  /** Runs inside the batch transaction; later appends see the effects of earlier ones. */
+  private appendBatch(batch: PendingAppend[]): Outcome[] {
+    const heads = new Map<string, StreamHead>();
+    const keysUsed = new Set<string>();
+    return batch.map(({ streamId, events, expected }) => {
+      const head = heads.get(streamId) ?? this.readHead(streamId);
+      if (!isVersionMatch(expected, head.version)) {
+        return { error: new VersionConflictError(streamId, expected, head.version) };
+      }
+      if (events.length === 0) {
+        return {
+          result: { nextVersion: head.version, position: this.selectHeadPosition.get()?.position ?? 0n },
+        };
+      }
+      // validateAppend made sure every event of an append carries the same key.
+      const key = events[0].idempotencyKey ?? null;
+      if (key !== null && (keysUsed.has(key) || this.selectKeyUsed.get(key) !== undefined)) {
+        return { error: new DuplicateIdempotencyKeyError(key) };
+      }
+      try {
+        const written = this.writeEvents(streamId, events, head);
+        heads.set(streamId, written.head);
+        if (key !== null) keysUsed.add(key);
+        return { result: { nextVersion: written.head.version, position: written.position } };
+      } catch (error) {
+        // Some errors (I/O, disk full) make SQLite roll back the whole transaction; then no
+        // later statement may run outside it: fail the batch.
+        if (!this.db.inTransaction) throw error;
+        return { error };
+      }
+    });
+  }
+
+  private insertEvents(
+    streamId: string,
+    events: NewEvent[],
+    head: StreamHead,
+  ): { head: StreamHead; position: bigint } {
+    const recordedAt = new Date().toISOString();
+    let { version, hash } = head;
+    let position = 0n;
+    for (const event of events) {
+      version += 1;
+      const data = JSON.stringify(event.data);
+      const content: HashedContent = {
+        eventId: event.eventId,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        // Hash what readers will get back (JSON drops undefined, turns Dates into strings…),
+        // so that the chain verifies from the stored events.
+        data: JSON.parse(data) as Record<string, unknown>,
+        occurredAt: event.occurredAt,
+        actor: event.actor,
+        correlationId: event.correlationId,
+        causationId: event.causationId ?? null,
+        idempotencyKey: event.idempotencyKey ?? null,
+        requestFingerprint: event.requestFingerprint ?? null,
+        streamId,
+        streamVersion: version,
+        recordedAt,
+      };
+      hash = chainHash(hash, content);
+      position = this.insertEvent.run({ ...content, data, hash }).lastInsertRowid as bigint;
+    }
+    return { head: { version, hash }, position };
+  }
+
+  private readHead(streamId: string): StreamHead {
+    return this.selectHead.get(streamId) ?? { version: 0, hash: GENESIS_HASH };
+  }
+
+  /** Resolves at the next commit after `flushesSeen`, on abort or close, or after a poll interval. */
+  private nextCommit(flushesSeen: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.flushes !== flushesSeen) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.commits.off('commit', done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, POLL_INTERVAL_MS);
+      this.commits.on('commit', done);
+      signal?.addEventListener('abort', done);
+    });
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`${db.name} has schema version ${version}; this release reads up to ${SCHEMA_VERSION}`);
+  }
+  if (version === 0) {
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+}
+
+/** Cheap checks that fail the caller before anything is queued. */
+function validateAppend(streamId: string, events: NewEvent[], expected: ExpectedVersion): void {
+  if (typeof streamId !== 'string' || streamId === '')
+    throw new TypeError('streamId must be a non-empty string');
+  if (!Array.isArray(events)) throw new TypeError('events must be an array');
+  if (!(expected === 'any' || expected === 'no-stream' || (Number.isInteger(expected) && expected >= 0))) {
+    throw new TypeError(`Invalid expected version: ${String(expected)}`);
+  }
+  for (const event of events) {
+    if (typeof event?.eventId !== 'string' || event.eventId === '') {
+      throw new TypeError('Every event needs an eventId');
+    }
+    if (typeof event.type !== 'string' || event.type === '') throw new TypeError('Every event needs a type');
+    if (typeof event.data !== 'object' || event.data === null || Array.isArray(event.data)) {
+      throw new TypeError(`Event ${event.eventId}: data must be an object`);
+    }
+    if ((event.idempotencyKey ?? null) !== (events[0].idempotencyKey ?? null)) {
+      throw new TypeError('All events of an append must carry the same idempotencyKey');
+    }
+  }
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: Number(row.schema_version),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    occurredAt: row.occurred_at,
+    actor: row.actor,
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+    idempotencyKey: row.idempotency_key,
+    requestFingerprint: row.request_fingerprint,
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    globalPosition: row.global_position,
+    recordedAt: row.recorded_at,
+    hash: row.hash,
+  };
+}
