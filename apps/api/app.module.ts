@@ -9,6 +9,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
 import { formatGraphQLError } from './graphql/errors.js';
+import { complexityLimitPlugin, depthLimitRule, MAX_DEPTH } from './graphql/query-limits.js';
 import { HealthModule } from './health/health.module.js';
 import { IncidentsModule } from './incidents/incidents.module.js';
 
@@ -53,6 +54,8 @@ export class AppModule {
           formatError: formatGraphQLError,
           autoTransformHttpErrors: false,
           includeStacktraceInErrorResponses: false,
+          validationRules: [depthLimitRule(MAX_DEPTH)],
+          plugins: [complexityLimitPlugin],
         }),
         EventStoreModule,
         AuthModule,

@@ -87,7 +87,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
       extensions: { code: code === 'GRAPHQL_PARSE_FAILED' ? code : 'BAD_USER_INPUT', reason: code },
     };
   }
-  if (code && code !== 'INTERNAL_SERVER_ERROR') return { message, locations, path, extensions: { code } };
+  if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
   logger.error({ err: unwrapResolverError(error), path }, 'Unexpected error in a GraphQL operation');
   return { message: 'Internal server error', locations, path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
