@@ -5,6 +5,8 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { CqrsModule } from '@nestjs/cqrs';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyRing } from './auth/api-key-ring.js';
+import { authenticateRequest, type AuthenticatedRequest } from './auth/auth.guard.js';
 import { AuthModule } from './auth/auth.module.js';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
@@ -46,16 +48,22 @@ export class AppModule {
           pinoHttp: { level: config.logLevel, genReqId: requestId, redact: ['req.headers.authorization'] },
         }),
         CqrsModule.forRoot(),
-        GraphQLModule.forRoot<ApolloDriverConfig>({
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
-          autoSchemaFile: true,
-          sortSchema: true,
-          context: ({ req }: { req: unknown }) => ({ req }),
-          formatError: formatGraphQLError,
-          autoTransformHttpErrors: false,
-          includeStacktraceInErrorResponses: false,
-          validationRules: [depthLimitRule(MAX_DEPTH)],
-          plugins: [complexityLimitPlugin],
+          inject: [ApiKeyRing],
+          useFactory: (keys: ApiKeyRing) => ({
+            autoSchemaFile: true,
+            sortSchema: true,
+            context: ({ req }: { req: AuthenticatedRequest }) => {
+              authenticateRequest(keys, req);
+              return { req };
+            },
+            formatError: formatGraphQLError,
+            autoTransformHttpErrors: false,
+            includeStacktraceInErrorResponses: false,
+            validationRules: [depthLimitRule(MAX_DEPTH)],
+            plugins: [complexityLimitPlugin],
+          }),
         }),
         EventStoreModule,
         AuthModule,

@@ -2,13 +2,16 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import type { Request } from 'express';
+import { GraphQLError } from 'graphql';
 import type { Role } from '../config/ledger-config.js';
-import { ApiKeyRing, type Principal } from './api-key-ring.js';
+import type { ApiKeyRing, Principal } from './api-key-ring.js';
 import { ROLES_KEY } from './roles.decorator.js';
 
-export class UnauthenticatedError extends Error {
+export class UnauthenticatedError extends GraphQLError {
   constructor() {
-    super('A valid API key is required: send "Authorization: Bearer <key>"');
+    super('A valid API key is required: send "Authorization: Bearer <key>"', {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+    });
     this.name = 'UnauthenticatedError';
   }
 }
@@ -22,19 +25,27 @@ export class ForbiddenError extends Error {
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
-/** Authenticates every GraphQL operation by API key, then checks the resolver's roles. */
+/**
+ * Authenticates a GraphQL request by its API key. Runs in the GraphQL context factory, so that
+ * every operation (introspection and `__typename` included) needs a valid key.
+ */
+export function authenticateRequest(keys: ApiKeyRing, request: AuthenticatedRequest): Principal {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  const principal = match ? keys.authenticate(match[1]) : null;
+  if (!principal) throw new UnauthenticatedError();
+  request.principal = principal;
+  return principal;
+}
+
+/** Checks the resolver's roles against the authenticated caller. */
 @Injectable()
-export class AuthGuard implements CanActivate {
-  constructor(
-    private readonly keys: ApiKeyRing,
-    private readonly reflector: Reflector,
-  ) {}
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType<string>() !== 'graphql') return true;
-    const request: AuthenticatedRequest = GqlExecutionContext.create(context).getContext().req;
-    const principal = request.principal ?? this.authenticate(request.headers.authorization);
-    request.principal = principal;
+    const { principal }: AuthenticatedRequest = GqlExecutionContext.create(context).getContext().req;
+    if (!principal) throw new UnauthenticatedError();
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
       context.getHandler(),
       context.getClass(),
@@ -43,12 +54,5 @@ export class AuthGuard implements CanActivate {
       throw new ForbiddenError(principal.actor, allowed);
     }
     return true;
-  }
-
-  private authenticate(authorization: string | undefined): Principal {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    const principal = match ? this.keys.authenticate(match[1]) : null;
-    if (!principal) throw new UnauthenticatedError();
-    return principal;
   }
 }

@@ -2,7 +2,7 @@ import { Global, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { ApiKeyRing, GENERATED_KEYS_FILE } from './api-key-ring.js';
-import { AuthGuard } from './auth.guard.js';
+import { RolesGuard } from './auth.guard.js';
 
 function openKeyRing(config: LedgerConfig): ApiKeyRing {
   const { ring, createdKey } = ApiKeyRing.open(config);
@@ -23,7 +23,7 @@ function openKeyRing(config: LedgerConfig): ApiKeyRing {
 @Module({
   providers: [
     { provide: ApiKeyRing, inject: [LEDGER_CONFIG], useFactory: openKeyRing },
-    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [ApiKeyRing],
 })

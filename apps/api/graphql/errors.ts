@@ -2,7 +2,7 @@ import { BadRequestException, Logger } from '@nestjs/common';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { RuleViolation } from '../../../libs/domain/index.js';
-import { VersionConflictError } from '../../../libs/event-store/index.js';
+import { DuplicateIdempotencyKeyError, VersionConflictError } from '../../../libs/event-store/index.js';
 import { ForbiddenError, UnauthenticatedError } from '../auth/auth.guard.js';
 
 /** A client asked for something that is not there. */
@@ -38,6 +38,13 @@ function classify(error: unknown): Classified | null {
       code: 'VERSION_CONFLICT',
       message: error.message,
       details: { expectedVersion: error.expected, actualVersion: error.actual },
+    };
+  }
+  if (error instanceof DuplicateIdempotencyKeyError) {
+    return {
+      code: 'BAD_USER_INPUT',
+      message: 'A request with this idempotency key is still in progress; retry later',
+      details: { idempotencyKey: error.idempotencyKey },
     };
   }
   if (error instanceof NotFoundError) return { code: 'NOT_FOUND', message: error.message };

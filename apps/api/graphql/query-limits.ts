@@ -79,13 +79,18 @@ export const complexityLimitPlugin: ApolloServerPlugin = {
   async requestDidStart() {
     return {
       async didResolveOperation({ request, document, schema }) {
-        const complexity = getComplexity({
-          schema,
-          query: document,
-          operationName: request.operationName ?? undefined,
-          variables: request.variables,
-          estimators: [listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-        });
+        let complexity: number;
+        try {
+          complexity = getComplexity({
+            schema,
+            query: document,
+            operationName: request.operationName ?? undefined,
+            variables: request.variables,
+            estimators: [listEstimator, simpleEstimator({ defaultComplexity: 1 })],
+          });
+        } catch {
+          return; // invalid variables: execution rejects them as BAD_USER_INPUT, running nothing
+        }
         if (complexity > MAX_COMPLEXITY) {
           throw new GraphQLError(
             `The query's estimated cost is ${complexity}; at most ${MAX_COMPLEXITY} is allowed`,

@@ -69,9 +69,10 @@ export class ExecuteIncidentCommandHandler implements ICommandHandler<
         try {
           return await this.decideAndAppend(incidentId, command, options);
         } catch (error) {
-          if (error instanceof DuplicateIdempotencyKeyError) continue; // another process won the key: answer as it did
-          const retry = error instanceof VersionConflictError && options.expectedVersion === undefined;
-          if (!retry || attempt >= MAX_ATTEMPTS) throw error;
+          // Another request took the key meanwhile: answer as it did, once its events are readable.
+          const keyTaken = error instanceof DuplicateIdempotencyKeyError;
+          const conflict = error instanceof VersionConflictError && options.expectedVersion === undefined;
+          if (!(keyTaken || conflict) || attempt >= MAX_ATTEMPTS) throw error;
           await sleep(Math.random() * 5 * attempt);
         }
       }
