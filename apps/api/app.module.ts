@@ -6,14 +6,14 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyRing } from './auth/api-key-ring.js';
-import { authenticateRequest, type AuthenticatedRequest } from './auth/auth.guard.js';
 import { AuthModule } from './auth/auth.module.js';
+import { graphqlOptions } from './graphql/graphql-options.js';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
-import { formatGraphQLError } from './graphql/errors.js';
-import { complexityLimitPlugin, depthLimitRule, MAX_DEPTH } from './graphql/query-limits.js';
+import { FeedModule } from './feed/feed.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IncidentsModule } from './incidents/incidents.module.js';
+import { ReadModelsModule } from './read-models/read-models.module.js';
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
@@ -51,23 +51,13 @@ export class AppModule {
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
           inject: [ApiKeyRing],
-          useFactory: (keys: ApiKeyRing) => ({
-            autoSchemaFile: true,
-            sortSchema: true,
-            context: ({ req }: { req: AuthenticatedRequest }) => {
-              authenticateRequest(keys, req);
-              return { req };
-            },
-            formatError: formatGraphQLError,
-            autoTransformHttpErrors: false,
-            includeStacktraceInErrorResponses: false,
-            validationRules: [depthLimitRule(MAX_DEPTH)],
-            plugins: [complexityLimitPlugin],
-          }),
+          useFactory: graphqlOptions,
         }),
         EventStoreModule,
         AuthModule,
         HealthModule,
+        ReadModelsModule,
+        FeedModule,
         IncidentsModule,
       ],
     };

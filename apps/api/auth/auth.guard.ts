@@ -30,11 +30,29 @@ export type AuthenticatedRequest = Request & { principal?: Principal };
  * every operation (introspection and `__typename` included) needs a valid key.
  */
 export function authenticateRequest(keys: ApiKeyRing, request: AuthenticatedRequest): Principal {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  const principal = match ? keys.authenticate(match[1]) : null;
+  const principal = authenticateBearer(keys, request.headers.authorization);
   if (!principal) throw new UnauthenticatedError();
   request.principal = principal;
   return principal;
+}
+
+function authenticateBearer(keys: ApiKeyRing, authorization: unknown): Principal | null {
+  const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match ? keys.authenticate(match[1]) : null;
+}
+
+/** The graphql-ws context of a subscription's socket; `principal` is set once authenticated. */
+export interface SubscriptionContext {
+  connectionParams?: Readonly<Record<string, unknown>>;
+  extra: { principal?: Principal };
+}
+
+/** Authenticates a graphql-ws connection by its `connection_init` payload: `{ authorization: "Bearer <key>" }`. */
+export function authenticateConnection(
+  keys: ApiKeyRing,
+  connectionParams: Readonly<Record<string, unknown>> | undefined,
+): Principal | null {
+  return authenticateBearer(keys, connectionParams?.authorization ?? connectionParams?.Authorization);
 }
 
 /** Checks the resolver's roles against the authenticated caller. */

@@ -93,7 +93,7 @@ export function parseApiKeys(value: string | undefined): ApiKeyEntry[] {
 
 function parseEventStoreUrl(value: string | undefined): string | null {
   if (value === undefined || value.trim() === '') return null;
-  if (!/^(kurrentdb|esdb)(\+discover)?:\/\/.+/.test(value.trim())) {
+  if (!/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/.+/.test(value.trim())) {
     throw new ConfigError(
       'EVENTSTORE_URL',
       'must start with kurrentdb://, esdb:// (or their +discover forms)',

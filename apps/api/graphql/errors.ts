@@ -2,6 +2,7 @@ import { BadRequestException, Logger } from '@nestjs/common';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { RuleViolation } from '../../../libs/domain/index.js';
+import { ConsistencyTimeoutError, InvalidCursorError } from '../../../libs/read-models/index.js';
 import { DuplicateIdempotencyKeyError, VersionConflictError } from '../../../libs/event-store/index.js';
 import { ForbiddenError, UnauthenticatedError } from '../auth/auth.guard.js';
 
@@ -47,6 +48,14 @@ function classify(error: unknown): Classified | null {
       details: { idempotencyKey: error.idempotencyKey },
     };
   }
+  if (error instanceof ConsistencyTimeoutError) {
+    return {
+      code: 'CONSISTENCY_TIMEOUT',
+      message: error.message,
+      details: { position: error.position.toString() },
+    };
+  }
+  if (error instanceof InvalidCursorError) return { code: 'BAD_USER_INPUT', message: error.message };
   if (error instanceof NotFoundError) return { code: 'NOT_FOUND', message: error.message };
   if (error instanceof BadUserInputError)
     return { code: 'BAD_USER_INPUT', message: error.message, details: error.details };

@@ -63,12 +63,15 @@ export const depthLimitRule =
     };
   };
 
-/** A list field costs its children times its `first` argument (or an assumed size). */
+/**
+ * A field with a `first` argument costs its children that many times; another list field, an
+ * assumed size. A connection's `edges` are already counted by its `first`.
+ */
 const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
   if (isIntrospection(field.name)) return 1;
+  if (typeof args.first === 'number') return 1 + childComplexity * args.first;
   const isList = field.type.toString().replace(/!/g, '').startsWith('[');
-  const size = typeof args.first === 'number' ? args.first : ASSUMED_LIST_SIZE;
-  if (isList || typeof args.first === 'number') return 1 + childComplexity * size;
+  if (isList && field.name !== 'edges') return 1 + childComplexity * ASSUMED_LIST_SIZE;
 };
 
 /**

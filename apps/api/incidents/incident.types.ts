@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { DateTime, JSONScalar } from '../graphql/scalars.js';
 import type { IncidentRole, IncidentStatus, ServiceImpact, Severity } from '../../../libs/domain/index.js';
 import { IncidentRoleEnum, IncidentStatusEnum, ServiceImpactEnum, SeverityEnum } from '../graphql/enums.js';
@@ -77,6 +77,22 @@ export class Incident {
   @Field(() => DateTime, { nullable: true }) resolvedAt!: string | null;
   @Field(() => String, { nullable: true }) resolutionSummary!: string | null;
   @Field(() => Int) reopenCount!: number;
+  @Field(() => DateTime, {
+    nullable: true,
+    description: 'occurredAt of the newest event (null in a payload the read models had not caught up with).',
+  })
+  lastUpdatedAt!: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'PUBLIC customer updates so far (null like lastUpdatedAt).',
+  })
+  customerUpdateCount!: number | null;
+  @Field(() => Float, { nullable: true, description: 'From the start to the first acknowledgement.' })
+  minutesToAcknowledge!: number | null;
+  @Field(() => Float, { nullable: true, description: 'From the start to the mitigation.' })
+  minutesToMitigate!: number | null;
+  @Field(() => Float, { description: 'From the start to the resolution, or to now while unresolved.' })
+  minutesOpen!: number;
 }
 
 @ObjectType()

@@ -1,9 +1,18 @@
 import type { IncidentRole, IncidentState } from '../../../libs/domain/index.js';
 import type { StoredEvent } from '../../../libs/event-store/index.js';
+import type { IncidentRecord } from '../../../libs/read-models/index.js';
 import type { Incident, IncidentEvent } from './incident.types.js';
 
-/** An existing incident's state as the GraphQL Incident type shows it. */
-export function toIncidentView(state: IncidentState): Incident {
+type IncidentRecordExtras = Omit<IncidentRecord, keyof IncidentState>;
+
+const minutesBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 60_000;
+
+/**
+ * An existing incident as the GraphQL Incident type shows it: from the read model's record, or
+ * from the write side's state (which lacks what only the read model knows: those are null).
+ */
+export function toIncidentView(state: IncidentState & Partial<IncidentRecordExtras>, now: string): Incident {
+  const startedAt = state.startedAt!;
   return {
     id: state.id!,
     title: state.title,
@@ -16,7 +25,7 @@ export function toIncidentView(state: IncidentState): Incident {
       role: role as IncidentRole,
       assignee: assignee!,
     })),
-    startedAt: state.startedAt!,
+    startedAt,
     declaredBy: state.declaredBy!,
     acknowledgedAt: state.acknowledgedAt,
     acknowledgedBy: state.acknowledgedBy,
@@ -32,6 +41,11 @@ export function toIncidentView(state: IncidentState): Incident {
     resolvedAt: state.resolvedAt,
     resolutionSummary: state.resolutionSummary,
     reopenCount: state.reopenCount,
+    lastUpdatedAt: state.lastUpdatedAt ?? null,
+    customerUpdateCount: state.customerUpdateCount ?? null,
+    minutesToAcknowledge: state.acknowledgedAt ? minutesBetween(startedAt, state.acknowledgedAt) : null,
+    minutesToMitigate: state.mitigatedAt ? minutesBetween(startedAt, state.mitigatedAt) : null,
+    minutesOpen: minutesBetween(startedAt, state.resolvedAt ?? now),
   };
 }
 

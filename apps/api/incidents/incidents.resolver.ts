@@ -1,16 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ParseUUIDPipe } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { canonicalJson, type StoredEvent } from '../../../libs/event-store/index.js';
+import { canonicalJson } from '../../../libs/event-store/index.js';
+import { ConsistencyTimeoutError } from '../../../libs/read-models/index.js';
 import type { IncidentCommand } from '../../../libs/domain/index.js';
 import type { Principal } from '../auth/api-key-ring.js';
-import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { COMMUNICATORS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
-import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
+import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
+import { NotFoundError } from '../graphql/errors.js';
+import { uuidPipe } from '../graphql/uuid.pipe.js';
+import { ConsistentReads } from '../read-models/consistent-reads.js';
 import { ExecuteIncidentCommand, type ExecutionResult } from './execute-incident-command.js';
-import { IncidentStreams } from './incident-streams.js';
 import {
   AddInternalNoteInput,
   AssignRoleInput,
@@ -30,7 +31,6 @@ import {
 import { Incident, IncidentEvent, IncidentPayload } from './incident.types.js';
 import { toEventView, toIncidentView } from './incident.views.js';
 
-type GraphQLContext = { req: AuthenticatedRequest & { id?: unknown } };
 type CommandBody = Pick<IncidentCommand, 'type' | 'data'>;
 
 /** Incident mutations: each maps its input to a domain command and sends it down the CommandBus. */
@@ -38,29 +38,33 @@ type CommandBody = Pick<IncidentCommand, 'type' | 'data'>;
 export class IncidentsResolver {
   constructor(
     private readonly commandBus: CommandBus,
-    private readonly streams: IncidentStreams,
+    private readonly reads: ConsistentReads,
   ) {}
 
   @Query(() => Incident, {
     nullable: true,
-    description: 'The incident as its stream says now; null if unknown.',
+    description: 'The incident, from the read models; null if unknown.',
   })
   async incident(
-    @Args(
-      'id',
-      { type: () => ID },
-      new ParseUUIDPipe({ exceptionFactory: () => new BadUserInputError('id must be a UUID') }),
-    )
-    id: string,
+    @Context() context: LedgerContext,
+    @Args('id', { type: () => ID }, uuidPipe('id')) id: string,
+    @Args('consistentWith', {
+      type: () => String,
+      nullable: true,
+      description: 'Wait (up to 2 s) until the read models include this position, as a mutation returned it.',
+    })
+    consistentWith: string | null,
   ): Promise<Incident | null> {
-    const { state } = await this.streams.load(id);
-    return state.exists ? toIncidentView(state) : null;
+    if (consistentWith) requireConsistency(context, parsePosition(consistentWith, 'consistentWith'));
+    const record = (await this.reads.queries(context)).incident(id);
+    return record && toIncidentView(record, new Date().toISOString());
   }
 
-  @ResolveField(() => [IncidentEvent], { description: 'Every event of the incident, oldest first.' })
-  async events(@Parent() incident: Incident): Promise<IncidentEvent[]> {
-    const { events } = await this.streams.load(incident.id);
-    return events.map((event: StoredEvent) => toEventView(event));
+  @ResolveField(() => [IncidentEvent], {
+    description: 'Every event of the incident with its full envelope, oldest first.',
+  })
+  async events(@Parent() incident: Incident, @Context() context: LedgerContext): Promise<IncidentEvent[]> {
+    return (await this.reads.eventsOf(context, incident.id)).map(toEventView);
   }
 
   @Mutation(() => IncidentPayload)
@@ -68,7 +72,7 @@ export class IncidentsResolver {
   declareIncident(
     @Args('input') input: DeclareIncidentInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     const incidentId = randomUUID();
     const { title, severity, summary, services } = input;
@@ -83,7 +87,7 @@ export class IncidentsResolver {
   acknowledgeIncident(
     @Args('input') input: IncidentActionInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('acknowledgeIncident', input.incidentId, input, principal, context, {
       type: 'AcknowledgeIncident',
@@ -96,7 +100,7 @@ export class IncidentsResolver {
   assignRole(
     @Args('input') input: AssignRoleInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     const { role, assignee } = input;
     return this.send('assignRole', input.incidentId, input, principal, context, {
@@ -110,7 +114,7 @@ export class IncidentsResolver {
   changeSeverity(
     @Args('input') input: ChangeSeverityInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     const { severity, reason } = input;
     return this.send('changeSeverity', input.incidentId, input, principal, context, {
@@ -124,7 +128,7 @@ export class IncidentsResolver {
   changeServiceImpact(
     @Args('input') input: ChangeServiceImpactInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     const { service, impact } = input;
     return this.send('changeServiceImpact', input.incidentId, input, principal, context, {
@@ -138,7 +142,7 @@ export class IncidentsResolver {
   postStatusUpdate(
     @Args('input') input: PostStatusUpdateInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     const { status, message, channels, visibility, nextUpdateInMinutes } = input;
     return this.send('postStatusUpdate', input.incidentId, input, principal, context, {
@@ -152,7 +156,7 @@ export class IncidentsResolver {
   addInternalNote(
     @Args('input') input: AddInternalNoteInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('addInternalNote', input.incidentId, input, principal, context, {
       type: 'AddInternalNote',
@@ -165,7 +169,7 @@ export class IncidentsResolver {
   setResolutionEstimate(
     @Args('input') input: SetResolutionEstimateInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('setResolutionEstimate', input.incidentId, input, principal, context, {
       type: 'SetResolutionEstimate',
@@ -178,7 +182,7 @@ export class IncidentsResolver {
   offerWorkaround(
     @Args('input') input: OfferWorkaroundInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('offerWorkaround', input.incidentId, input, principal, context, {
       type: 'OfferWorkaround',
@@ -191,7 +195,7 @@ export class IncidentsResolver {
   withdrawWorkaround(
     @Args('input') input: WithdrawWorkaroundInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     const { workaroundId, reason } = input;
     return this.send('withdrawWorkaround', input.incidentId, input, principal, context, {
@@ -205,7 +209,7 @@ export class IncidentsResolver {
   mitigateIncident(
     @Args('input') input: MitigateIncidentInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('mitigateIncident', input.incidentId, input, principal, context, {
       type: 'MitigateIncident',
@@ -218,7 +222,7 @@ export class IncidentsResolver {
   resolveIncident(
     @Args('input') input: ResolveIncidentInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('resolveIncident', input.incidentId, input, principal, context, {
       type: 'ResolveIncident',
@@ -231,7 +235,7 @@ export class IncidentsResolver {
   reopenIncident(
     @Args('input') input: ReopenIncidentInput,
     @CurrentPrincipal() principal: Principal,
-    @Context() context: GraphQLContext,
+    @Context() context: LedgerContext,
   ) {
     return this.send('reopenIncident', input.incidentId, input, principal, context, {
       type: 'ReopenIncident',
@@ -245,7 +249,7 @@ export class IncidentsResolver {
     incidentId: string,
     input: CommandInput & { expectedVersion?: number },
     principal: Principal,
-    context: GraphQLContext,
+    context: LedgerContext,
     body: CommandBody,
   ): Promise<IncidentPayload> {
     const now = new Date().toISOString();
@@ -255,7 +259,7 @@ export class IncidentsResolver {
     } as IncidentCommand;
     const result = await this.commandBus.execute<ExecuteIncidentCommand, ExecutionResult>(
       new ExecuteIncidentCommand(incidentId, command, {
-        correlationId: String(context.req.id ?? randomUUID()),
+        correlationId: String((context.req as { id?: unknown }).id ?? randomUUID()),
         expectedVersion: input.expectedVersion,
         idempotencyKey: input.idempotencyKey,
         requestFingerprint: input.idempotencyKey ? fingerprint(mutation, input, principal) : undefined,
@@ -263,10 +267,27 @@ export class IncidentsResolver {
     );
     if (!result.state.exists) throw new NotFoundError(`Incident ${result.incidentId} does not exist`);
     return {
-      incident: toIncidentView(result.state),
+      incident: await this.consistentIncident(context, result),
       version: result.version,
       position: result.position.toString(),
     };
+  }
+
+  /**
+   * The payload's incident from the read models, once they include what was just written, so that
+   * the payload and every later read of this request agree. If they lag more than the consistency
+   * timeout, the write side's state answers instead: the command is done and must not look failed.
+   */
+  private async consistentIncident(context: LedgerContext, result: ExecutionResult): Promise<Incident> {
+    requireConsistency(context, result.position);
+    const now = new Date().toISOString();
+    try {
+      const record = (await this.reads.queries(context)).incident(result.incidentId);
+      if (record) return toIncidentView(record, now);
+    } catch (error) {
+      if (!(error instanceof ConsistencyTimeoutError)) throw error;
+    }
+    return toIncidentView(result.state, now);
   }
 }
 

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { SqliteEventStore } from '../../../libs/event-store/sqlite/sqlite-event-store.js';
+import { boundedFeed } from './bounded-feed.js';
+
+describe('boundedFeed', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bounded-feed-'));
+    store = SqliteEventStore.open(path.join(dir, 'events.db'));
+    for (let n = 0; n < 50; n++) {
+      await store.appendToStream(
+        `incident-${n}`,
+        [
+          {
+            eventId: randomUUID(),
+            type: 'IncidentDeclared',
+            schemaVersion: 1,
+            data: { n },
+            occurredAt: new Date().toISOString(),
+            actor: 'test',
+            correlationId: 'c',
+            causationId: null,
+            idempotencyKey: null,
+            requestFingerprint: null,
+          },
+        ],
+        'no-stream',
+      );
+    }
+  });
+  afterAll(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a subscriber that keeps up gets everything', async () => {
+    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), 10);
+    const seen: number[] = [];
+    for await (const event of feed) {
+      seen.push(Number(event.globalPosition));
+      if (seen.length === 50) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));
+  });
+
+  test('a subscriber that falls more than the limit behind is cut off with SUBSCRIBER_TOO_SLOW and where to resume', async () => {
+    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), 10);
+    const first = await feed.next();
+    expect(first.value?.globalPosition).toBe(1n);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the subscriber stalls; the reader fills the buffer
+    const delivered: bigint[] = [];
+    await expect(
+      (async () => {
+        for await (const event of feed) delivered.push(event.globalPosition);
+      })(),
+    ).rejects.toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: String(1 + 10) } });
+    expect(delivered).toEqual(Array.from({ length: 10 }, (_, n) => BigInt(n + 2)));
+  });
+});

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { FeedResolver } from './feed.resolver.js';
+
+@Module({ providers: [FeedResolver] })
+export class FeedModule {}

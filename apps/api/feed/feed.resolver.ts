@@ -1,0 +1,125 @@
+import { Inject } from '@nestjs/common';
+import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { incidentStreamId } from '../../../libs/domain/index.js';
+import { EVENT_STORE, type EventStore, type StoredEvent } from '../../../libs/event-store/index.js';
+import { parsePosition } from '../graphql/context.js';
+import { BadUserInputError } from '../graphql/errors.js';
+import { uuidPipe } from '../graphql/uuid.pipe.js';
+import { IncidentEvent } from '../incidents/incident.types.js';
+import { toEventView } from '../incidents/incident.views.js';
+import { boundedFeed } from './bounded-feed.js';
+import { EventConnection } from './feed.types.js';
+
+/** Read pages of this size while filtering the feed… */
+const SCAN_PAGE = 500;
+/** …and examine at most this many events per request, so a sparse filter cannot scan the whole log. */
+const SCAN_LIMIT = 10_000;
+
+interface FeedFilter {
+  streamPrefix?: string | null;
+  types?: string[] | null;
+}
+
+const matches =
+  ({ streamPrefix, types }: FeedFilter) =>
+  (event: StoredEvent) =>
+    (!streamPrefix || event.streamId.startsWith(streamPrefix)) &&
+    (!types?.length || types.includes(event.type));
+
+const afterArg = {
+  type: () => String,
+  nullable: true,
+  description: 'A cursor (position); omit to start from the beginning.',
+} as const;
+const prefixArg = {
+  type: () => String,
+  nullable: true,
+  description: 'Only streams whose id starts with this, e.g. "incident-".',
+} as const;
+const typesArg = { type: () => [String], nullable: true, description: 'Only these event types.' } as const;
+
+function cursorOf(after: string | null | undefined): bigint | null {
+  return after ? parsePosition(after, 'after') : null;
+}
+
+/** The global event feed for integrations: a query to page through it, subscriptions to follow it. */
+@Resolver()
+export class FeedResolver {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  @Query(() => EventConnection, {
+    description: 'The global feed in position order; resuming from any cursor misses nothing.',
+  })
+  async events(
+    @Args('after', afterArg) after: string | null,
+    @Args('first', { type: () => Int, defaultValue: 100 }) first: number,
+    @Args('streamPrefix', prefixArg) streamPrefix: string | null,
+    @Args('types', typesArg) types: string[] | null,
+  ): Promise<EventConnection> {
+    if (first < 1 || first > 1_000) throw new BadUserInputError('first must be from 1 to 1000');
+    const wanted = matches({ streamPrefix, types });
+    const edges: EventConnection['edges'] = [];
+    let position = cursorOf(after);
+    let scanned = 0;
+    let more = true;
+    while (edges.length < first && scanned < SCAN_LIMIT && more) {
+      const page = await this.store.readAll(position, SCAN_PAGE);
+      more = page.length === SCAN_PAGE;
+      for (const event of page) {
+        position = event.globalPosition;
+        scanned++;
+        if (!wanted(event)) continue;
+        edges.push({ cursor: position.toString(), node: toEventView(event) });
+        if (edges.length === first) {
+          more = more || event !== page.at(-1);
+          break;
+        }
+      }
+    }
+    return { edges, pageInfo: { hasNextPage: more, endCursor: position?.toString() ?? null } };
+  }
+
+  @Subscription(() => IncidentEvent, {
+    name: 'events',
+    description: 'Every event after the cursor (catch-up), then each new one as it is stored.',
+    resolve: (event: StoredEvent) => toEventView(event),
+  })
+  followEvents(
+    @Args('after', afterArg) after: string | null,
+    @Args('streamPrefix', prefixArg) streamPrefix: string | null,
+    @Args('types', typesArg) types: string[] | null,
+  ): AsyncIterator<StoredEvent> {
+    const from = cursorOf(after);
+    const wanted = matches({ streamPrefix, types });
+    const store = this.store;
+    return boundedFeed(async function* (signal) {
+      for await (const event of store.subscribe(from, { signal })) if (wanted(event)) yield event;
+    });
+  }
+
+  @Subscription(() => IncidentEvent, {
+    description: "The incident's events from its first (or after `afterVersion`), then each new one.",
+    resolve: (event: StoredEvent) => toEventView(event),
+  })
+  incidentEvents(
+    @Args('incidentId', { type: () => ID }, uuidPipe('incidentId')) incidentId: string,
+    @Args('afterVersion', { type: () => Int, defaultValue: 0 }) afterVersion: number,
+  ): AsyncIterator<StoredEvent> {
+    const streamId = incidentStreamId(incidentId);
+    const store = this.store;
+    return boundedFeed(async function* (signal) {
+      // The head is read before the stream, so that an event stored in between is either in the
+      // history or after `from`: none is missed, and the version check drops any seen twice.
+      const head = await store.headPosition();
+      const history = await store.readStream(streamId, afterVersion + 1);
+      yield* history;
+      let version = history.at(-1)?.streamVersion ?? afterVersion;
+      const from = history.at(-1)?.globalPosition ?? head;
+      for await (const event of store.subscribe(from, { signal })) {
+        if (event.streamId !== streamId || event.streamVersion <= version) continue;
+        version = event.streamVersion;
+        yield event;
+      }
+    });
+  }
+}

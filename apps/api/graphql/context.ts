@@ -1,0 +1,36 @@
+import { GraphQLError } from 'graphql';
+import type DataLoader from 'dataloader';
+import type { StoredEvent } from '../../../libs/event-store/index.js';
+import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+
+/** What every resolver of one GraphQL request shares. */
+export interface LedgerContext {
+  req: AuthenticatedRequest;
+  /**
+   * Read-your-writes: reads from the read models wait until they have applied this position.
+   * Set from the `X-Consistent-With` header, a query's `consistentWith` argument, or the position
+   * a mutation of this request appended (so mutation payloads are consistent by default).
+   */
+  consistentWith: bigint | null;
+  /** Incident events by incident id, batched per request (one SQL query per batch). */
+  eventsLoader?: DataLoader<string, StoredEvent[]>;
+}
+
+export const CONSISTENCY_HEADER = 'x-consistent-with';
+
+/** A position as clients send it: a decimal string. */
+export function parsePosition(value: string, what: string): bigint {
+  if (!/^\d{1,20}$/.test(value)) {
+    throw new GraphQLError(`${what} must be a position: the decimal string a mutation returned`, {
+      extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+    });
+  }
+  return BigInt(value);
+}
+
+/** Raises the context's consistency position to `position` (never lowers it). */
+export function requireConsistency(context: LedgerContext, position: bigint | null): void {
+  if (position !== null && (context.consistentWith === null || position > context.consistentWith)) {
+    context.consistentWith = position;
+  }
+}

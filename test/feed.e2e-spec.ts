@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
+
+const FEED = `query($after: String, $first: Int, $prefix: String, $types: [String!]) {
+  events(after: $after, first: $first, streamPrefix: $prefix, types: $types) {
+    edges { cursor node { eventId type streamId version position } } pageInfo { hasNextPage endCursor } } }`;
+
+interface Received {
+  eventId: string;
+  position: string;
+  type: string;
+  streamId: string;
+  version: number;
+}
+
+/** A graphql-ws client that collects what one subscription delivers. */
+function subscribe(
+  server: LedgerServer,
+  query: string,
+  variables: Record<string, unknown>,
+  key: string | null = KEYS.auditor,
+) {
+  const received: Received[] = [];
+  let closeCode: number | undefined;
+  let failure: unknown;
+  const client: Client = createClient({
+    url: `${server.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: key ? { authorization: `Bearer ${key}` } : {},
+    retryAttempts: 0,
+    lazy: false,
+    on: { closed: (event) => (closeCode = (event as { code?: number }).code) },
+  });
+  const done = new Promise<void>((resolve) => {
+    client.subscribe<{ events?: Received; incidentEvents?: Received }>(
+      { query, variables },
+      {
+        next: ({ data }) => received.push((data!.events ?? data!.incidentEvents)!),
+        error: (error) => {
+          failure = error;
+          resolve();
+        },
+        complete: () => resolve(),
+      },
+    );
+  });
+  const until = async (predicate: () => boolean, what: string) => {
+    const started = Date.now();
+    while (!predicate()) {
+      if (failure || closeCode !== undefined)
+        throw new Error(
+          `subscription ended (${closeCode}) while waiting for ${what}: ${JSON.stringify(failure)}`,
+        );
+      if (Date.now() - started > 20_000)
+        throw new Error(`timed out waiting for ${what}; got ${received.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { received, until, done, close: () => client.dispose(), closeCode: () => closeCode };
+}
+
+const FOLLOW_ALL = `subscription($after: String) { events(after: $after, streamPrefix: "incident-") { eventId type streamId version position } }`;
+
+describe('the event feed and subscriptions', () => {
+  let server: LedgerServer;
+  beforeAll(async () => {
+    server = await LedgerServer.start();
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  test('paging the feed from any cursor gives every event once, in order; filters by prefix and type', async () => {
+    for (let n = 0; n < 5; n++) {
+      const { id } = await declareIncident(server);
+      await server.graphql(mutation('acknowledgeIncident', 'IncidentActionInput'), {
+        input: { incidentId: id },
+      });
+    }
+    const all = (await server.graphql(FEED, { first: 1000 })).data!.events.edges.map(
+      (edge: any) => edge.node.position,
+    );
+    expect(all.map(BigInt)).toEqual([...all.map(BigInt)].sort((a, b) => (a < b ? -1 : 1)));
+    const paged: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const { edges, pageInfo }: any = (await server.graphql(FEED, { after, first: 3 })).data!.events;
+      paged.push(...edges.map((edge: any) => edge.cursor));
+      if (!pageInfo.hasNextPage) break;
+      after = pageInfo.endCursor;
+    }
+    expect(paged).toEqual(all);
+    const acks = (
+      await server.graphql(FEED, { first: 1000, prefix: 'incident-', types: ['IncidentAcknowledged'] })
+    ).data!.events.edges;
+    expect(acks).toHaveLength(5);
+    expect(acks.every((edge: any) => edge.node.type === 'IncidentAcknowledged')).toBe(true);
+    expect((await server.graphql(FEED, { after: 'x' })).errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+  });
+
+  test('a subscriber that disconnects while 1,000 events are written resumes from its cursor and misses none', async () => {
+    const head = (await server.graphql('{ projectionStatus { head } }')).data!.projectionStatus.head;
+    const first = subscribe(server, FOLLOW_ALL, { after: head });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // connected and caught up
+    await declareIncident(server, { title: 'before the disconnect' });
+    await first.until(() => first.received.length === 1, 'the first event');
+    await first.close();
+
+    const written: string[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const declared = await Promise.all(
+        Array.from({ length: 50 }, () => declareIncident(server, { title: `burst ${batch}` })),
+      );
+      written.push(...declared.map(({ payload }) => payload.incident.id));
+    }
+    const second = subscribe(server, FOLLOW_ALL, { after: first.received[0].position });
+    await second.until(() => second.received.length >= 1_000, '1,000 events');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // anything extra would show now
+    await second.close();
+    expect(second.received).toHaveLength(1_000);
+    expect(new Set(second.received.map((event) => event.eventId)).size).toBe(1_000);
+    expect(new Set(second.received.map((event) => event.streamId.slice('incident-'.length)))).toEqual(
+      new Set(written),
+    );
+    const positions = second.received.map((event) => BigInt(event.position));
+    expect(positions.every((position, n) => n === 0 || position > positions[n - 1])).toBe(true);
+  });
+
+  test('incidentEvents catches up with the history, then follows live', async () => {
+    const { id } = await declareIncident(server);
+    await server.graphql(mutation('acknowledgeIncident', 'IncidentActionInput'), {
+      input: { incidentId: id },
+    });
+    const follower = subscribe(
+      server,
+      `subscription($id: ID!) { incidentEvents(incidentId: $id) { eventId type streamId version position } }`,
+      { id },
+    );
+    await follower.until(() => follower.received.length === 2, 'the history');
+    await declareIncident(server); // another incident: not delivered
+    await server.graphql(mutation('resolveIncident', 'ResolveIncidentInput'), {
+      input: { incidentId: id, summary: 'Fixed' },
+    });
+    await follower.until(() => follower.received.length === 3, 'the live event');
+    await follower.close();
+    expect(follower.received.map((event) => [event.type, event.version])).toEqual([
+      ['IncidentDeclared', 1],
+      ['IncidentAcknowledged', 2],
+      ['IncidentResolved', 3],
+    ]);
+  });
+
+  test('a connection without a valid key is closed with 4403', async () => {
+    for (const key of [null, 'wrong-key-000000000000']) {
+      const stranger = subscribe(server, FOLLOW_ALL, {}, key);
+      await stranger.done;
+      expect(stranger.closeCode()).toBe(4403);
+      expect(stranger.received).toEqual([]);
+    }
+  });
+});
