@@ -1,0 +1,3 @@
+export * from './bundle.js';
+export * from './integrity.js';
+export * from './time-travel.js';
