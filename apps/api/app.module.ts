@@ -5,6 +5,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { CqrsModule } from '@nestjs/cqrs';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { AuthModule } from './auth/auth.module.js';
 import { graphqlOptions } from './graphql/graphql-options.js';
@@ -58,6 +59,7 @@ export class AppModule {
         HealthModule,
         ReadModelsModule,
         FeedModule,
+        AuditModule,
         IncidentsModule,
       ],
     };

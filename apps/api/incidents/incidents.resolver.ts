@@ -64,7 +64,9 @@ export class IncidentsResolver {
     description: 'Every event of the incident with its full envelope, oldest first.',
   })
   async events(@Parent() incident: Incident, @Context() context: LedgerContext): Promise<IncidentEvent[]> {
-    return (await this.reads.eventsOf(context, incident.id)).map(toEventView);
+    // An incident as of an earlier version (incidentAsOf) shows only the events up to it.
+    const events = await this.reads.eventsOf(context, incident.id);
+    return events.filter((event) => event.streamVersion <= incident.version).map(toEventView);
   }
 
   @Mutation(() => IncidentPayload)
