@@ -36,6 +36,11 @@ export function isoInstant(milliseconds: number): string {
   return new Date(milliseconds).toISOString();
 }
 
+/** Minutes from one ISO-8601 instant to another (negative when `to` is earlier), as a fraction. */
+export function minutesBetween(from: string, to: string): number {
+  return (instant(to) - instant(from)) / 60_000;
+}
+
 /** The command's occurredAt in milliseconds, once checked that it is not in the future. */
 export function occurredAtNotInFuture({ occurredAt, now }: CommandMetadata): number {
   const occurred = instant(occurredAt);

@@ -7,16 +7,19 @@
  *   invalid-timestamp               an instant that is not ISO-8601 with a time zone
  *   occurred-at-in-future           occurredAt later than now (backdating is legal)
  *   occurred-at-before-start        occurredAt earlier than the incident's start
- *   incident-is-resolved            anything but ReopenIncident once resolved
+ *   incident-is-resolved            a command of the open incident (acknowledge … resolve) once resolved
+ *   incident-is-closed              anything but preventive-measure work and feedback once closed
  *   incident-needs-title            blank title
  *   service-needs-name              blank service name
  *   duplicate-service               a service listed twice at declare
+ *   unknown-communication-policy-version  DeclareIncident naming a version the registry lacks
+ *   unknown-compensation-policy-version   DeclareIncident naming a version the registry lacks
  *   incident-already-acknowledged   a second AcknowledgeIncident
  *   role-needs-assignee             blank assignee
  *   role-already-assigned           the role already has this assignee
  *   severity-unchanged              ChangeSeverity to the current severity
  *   service-impact-unchanged        ChangeServiceImpact to the service's current impact
- *   status-needs-dedicated-command  a status update to RESOLVED or CLOSED (use resolve; close comes later)
+ *   status-needs-dedicated-command  a status update to RESOLVED or CLOSED (use resolve or close)
  *   customer-update-needs-message   blank message
  *   customer-update-needs-channel   no channel
  *   duplicate-channel               a channel listed twice
@@ -30,23 +33,91 @@
  *   workaround-not-active           withdrawing a workaround never offered or already withdrawn
  *   incident-already-mitigated      a second mitigation in the same open period
  *   resolution-needs-summary        blank resolution summary
- *   incident-not-resolved           ReopenIncident on an incident that is not resolved
+ *   incident-not-resolved           ReopenIncident, PublishPostmortem, GrantCompensation,
+ *                                   RecordCustomerFeedback or CloseIncident while not resolved
  *   reopen-needs-reason             blank reason to reopen
  *   reopen-before-resolution        reopening at an occurredAt earlier than the resolution
+ *   occurred-at-before-resolution   postmortem, compensation, feedback or close at an occurredAt
+ *                                   earlier than the resolution
+ *   root-cause-already-identified   a rootCauseId already used
+ *   root-cause-not-found            revising, or planning a measure for, a root cause never identified
+ *   root-cause-needs-description    blank description
+ *   root-cause-needs-trigger        blank trigger
+ *   root-cause-needs-detection      blank detection
+ *   contributing-factor-needs-text  a blank contributing factor
+ *   duplicate-contributing-factor   a contributing factor listed twice
+ *   root-cause-revision-needs-reason  blank reason for a revision
+ *   root-cause-unchanged            a revision that restates the current analysis
+ *   measure-already-planned         a measureId already used
+ *   measure-needs-title             blank title
+ *   measure-needs-owner             blank owner
+ *   measure-due-date-must-be-later  a due date not later than the moment it is planned
+ *   measure-not-found               start, complete or cancel a measure never planned
+ *   measure-already-started         starting a measure in progress
+ *   measure-already-finished        start, complete or cancel a completed or cancelled measure
+ *   measure-needs-evidence          completing without evidence
+ *   measure-cancellation-needs-reason  cancelling without a reason
+ *   postmortem-already-published    a second PublishPostmortem
+ *   postmortem-needs-summary        blank summary
+ *   postmortem-needs-customer-impact  blank customer impact
+ *   postmortem-needs-narrative      blank narrative
+ *   postmortem-needs-customer-explanation  blank customer-facing explanation
+ *   lesson-needs-text               a blank lesson
+ *   postmortem-needs-root-cause     a SEV1/SEV2 postmortem before any root cause
+ *   postmortem-needs-preventive-measure  a SEV1/SEV2 postmortem before a measure that is not cancelled
+ *   compensation-already-granted    a grantId already used
+ *   compensation-needs-one-recipient  neither or both of segment and customerId
+ *   compensation-needs-one-value    neither or both of creditPercent and amount, or a currency with a percent
+ *   compensation-percent-out-of-range  creditPercent not above 0 and at most 100
+ *   compensation-amount-must-be-positive  amount not a positive number
+ *   compensation-needs-currency     an amount without a three-letter currency code
+ *   unknown-customer-segment        a segment the incident's compensation policy does not list
+ *   compensation-needs-justification  a grant other than the policy's suggestion without a justification
+ *   feedback-already-recorded       a feedbackId already used
+ *   rating-out-of-range             a rating that is not a whole number from 1 to 5
+ *   incident-needs-postmortem       closing a SEV1/SEV2 without a published postmortem
+ *
+ * When each command is accepted:
+ * - While open (declared, not resolved): acknowledge, roles, severity, impact, status updates,
+ *   notes, estimates, workarounds, mitigate, resolve.
+ * - Only once resolved: reopen, publish the postmortem, grant compensation, record feedback, close.
+ *   Compensation waits for the resolution because the outage's length decides the credit; feedback
+ *   because it is about the whole outage.
+ * - At any time (open or resolved): identify and revise root causes (knowing the cause during the
+ *   incident is normal), plan, start, complete and cancel preventive measures.
+ * - Once closed: only preventive-measure work (planning new ones included: follow-up reviews find
+ *   more) and customer feedback. Root causes and the postmortem are final once closed.
  *
  * Where the brief was silent:
  * - Text is stored trimmed; optional text that is blank is stored as null.
  * - Instants in event data are stored in UTC (`toISOString`), whatever offset they came with.
- * - Re-stating what the state already says (same severity, impact, assignee, ETA) is refused rather
- *   than recorded, so that the timeline and the revision counts only hold real changes.
+ * - Re-stating what the state already says (same severity, impact, assignee, ETA, root cause) is
+ *   refused rather than recorded, so that the timeline and the revision counts only hold real changes.
  * - A service the incident does not list yet has no impact (`from: null`); any impact can be set
  *   for it, OPERATIONAL included (a service checked and found fine).
  * - Acknowledging happens once per incident, reopened or not: MTTA is about the first one.
  * - Mitigating does not change the status; responders move it with a status update.
- * - Ids (incidentId, workaroundId) are generated by the caller and not checked here.
+ * - Ids (incidentId, workaroundId, rootCauseId, measureId, grantId, feedbackId) are generated by the
+ *   caller and not checked here beyond uniqueness within the incident.
+ * - DeclareIncident records the policy versions the caller names, the current ones when it names none.
+ * - The SEV1/SEV2 requirements (postmortem, close) apply to the severity at that moment.
+ * - A measure can be completed or cancelled from PLANNED or IN_PROGRESS; it is started only from PLANNED.
+ * - A published postmortem is not republished: corrections go into root-cause revisions.
+ * - Compensation: the outage lasts from the start to the resolution. A grant to one customer is
+ *   judged against the policy's default segment; an amount (not a percent) always needs a justification.
  */
 import type { Decider, DomainCommand } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
+import {
+  communicationPolicy,
+  CURRENT_COMMUNICATION_POLICY_VERSION,
+} from '../policies/communication-policy.js';
+import {
+  compensationPolicy,
+  compensationSegments,
+  CURRENT_COMPENSATION_POLICY_VERSION,
+  suggestCompensationFor,
+} from '../policies/compensation-policy.js';
 import {
   instant,
   isoInstant,
@@ -64,7 +135,14 @@ import {
   type IncidentRole,
   type IncidentState,
   type IncidentStatus,
+  type Lessons,
+  type PreventiveMeasure,
+  type PreventiveMeasureKind,
+  type PreventiveMeasurePriority,
   type RecordedIncidentEvent,
+  type RootCause,
+  type RootCauseAnalysis,
+  type RootCauseCategory,
   type ServiceImpact,
   type Severity,
   type Visibility,
@@ -78,6 +156,9 @@ export type DeclareIncident = DomainCommand<
     severity: Severity;
     summary?: string | null;
     services?: string[] | null;
+    /** The versions in force, as the caller's configuration says; the current ones when absent. */
+    communicationPolicyVersion?: number | null;
+    compensationPolicyVersion?: number | null;
   }
 >;
 export type AcknowledgeIncident = DomainCommand<'AcknowledgeIncident', Record<string, never>>;
@@ -111,6 +192,72 @@ export type MitigateIncident = DomainCommand<'MitigateIncident', { summary?: str
 export type ResolveIncident = DomainCommand<'ResolveIncident', { summary: string }>;
 export type ReopenIncident = DomainCommand<'ReopenIncident', { reason: string }>;
 
+interface RootCauseAnalysisInput {
+  category: RootCauseCategory;
+  description: string;
+  contributingFactors?: string[] | null;
+  trigger: string;
+  detection: string;
+}
+export type IdentifyRootCause = DomainCommand<
+  'IdentifyRootCause',
+  { rootCauseId: string } & RootCauseAnalysisInput
+>;
+export type ReviseRootCause = DomainCommand<
+  'ReviseRootCause',
+  { rootCauseId: string; reason: string } & RootCauseAnalysisInput
+>;
+export type PlanPreventiveMeasure = DomainCommand<
+  'PlanPreventiveMeasure',
+  {
+    measureId: string;
+    title: string;
+    kind: PreventiveMeasureKind;
+    owner: string;
+    /** ISO-8601 instant. */
+    dueDate: string;
+    priority: PreventiveMeasurePriority;
+    rootCauseId?: string | null;
+  }
+>;
+export type StartPreventiveMeasure = DomainCommand<'StartPreventiveMeasure', { measureId: string }>;
+export type CompletePreventiveMeasure = DomainCommand<
+  'CompletePreventiveMeasure',
+  { measureId: string; evidence: string }
+>;
+export type CancelPreventiveMeasure = DomainCommand<
+  'CancelPreventiveMeasure',
+  { measureId: string; reason: string }
+>;
+export type PublishPostmortem = DomainCommand<
+  'PublishPostmortem',
+  {
+    summary: string;
+    customerImpact: string;
+    narrative: string;
+    lessons: Lessons;
+    customerExplanation: string;
+  }
+>;
+/** Exactly one of segment and customerId; exactly one of creditPercent and amount (with currency). */
+export type GrantCompensation = DomainCommand<
+  'GrantCompensation',
+  {
+    grantId: string;
+    segment?: string | null;
+    customerId?: string | null;
+    creditPercent?: number | null;
+    amount?: number | null;
+    currency?: string | null;
+    justification?: string | null;
+  }
+>;
+export type RecordCustomerFeedback = DomainCommand<
+  'RecordCustomerFeedback',
+  { feedbackId: string; rating: number; comment?: string | null; channel: Channel; segment?: string | null }
+>;
+export type CloseIncident = DomainCommand<'CloseIncident', Record<string, never>>;
+
 export type IncidentCommand =
   | DeclareIncident
   | AcknowledgeIncident
@@ -124,19 +271,81 @@ export type IncidentCommand =
   | WithdrawWorkaround
   | MitigateIncident
   | ResolveIncident
-  | ReopenIncident;
+  | ReopenIncident
+  | IdentifyRootCause
+  | ReviseRootCause
+  | PlanPreventiveMeasure
+  | StartPreventiveMeasure
+  | CompletePreventiveMeasure
+  | CancelPreventiveMeasure
+  | PublishPostmortem
+  | GrantCompensation
+  | RecordCustomerFeedback
+  | CloseIncident;
+export type IncidentCommandType = IncidentCommand['type'];
 
+/** The commands accepted whether the incident is open or resolved. */
+type AnyTimeCommand =
+  | IdentifyRootCause
+  | ReviseRootCause
+  | PlanPreventiveMeasure
+  | StartPreventiveMeasure
+  | CompletePreventiveMeasure
+  | CancelPreventiveMeasure;
+/** The commands that need a resolved incident. */
+type AfterResolutionCommand =
+  ReopenIncident | PublishPostmortem | GrantCompensation | RecordCustomerFeedback | CloseIncident;
 /** The commands that need an open (declared, not resolved) incident. */
-type OpenIncidentCommand = Exclude<IncidentCommand, DeclareIncident | ReopenIncident>;
+type OpenIncidentCommand = Exclude<
+  IncidentCommand,
+  DeclareIncident | AnyTimeCommand | AfterResolutionCommand
+>;
+
+// Records keyed by every type of the group, so that the compiler rejects a list missing one.
+const anyTimeCommands: Record<AnyTimeCommand['type'], true> = {
+  IdentifyRootCause: true,
+  ReviseRootCause: true,
+  PlanPreventiveMeasure: true,
+  StartPreventiveMeasure: true,
+  CompletePreventiveMeasure: true,
+  CancelPreventiveMeasure: true,
+};
+const afterResolutionCommands: Record<AfterResolutionCommand['type'], true> = {
+  ReopenIncident: true,
+  PublishPostmortem: true,
+  GrantCompensation: true,
+  RecordCustomerFeedback: true,
+  CloseIncident: true,
+};
+const ACCEPTED_ONCE_CLOSED: ReadonlySet<IncidentCommandType> = new Set<IncidentCommandType>([
+  'PlanPreventiveMeasure',
+  'StartPreventiveMeasure',
+  'CompletePreventiveMeasure',
+  'CancelPreventiveMeasure',
+  'RecordCustomerFeedback',
+]);
+
+function isOneOf<Group extends IncidentCommand>(
+  group: Record<Group['type'], true>,
+  command: IncidentCommand,
+): command is Group {
+  return Object.hasOwn(group, command.type);
+}
 
 export function decide(command: IncidentCommand, state: IncidentState): IncidentEvent[] {
   if (command.type === 'DeclareIncident') return declareIncident(command, state);
   if (!state.exists) throw new RuleViolation('incident-not-found', 'No incident was declared in this stream');
   occurredWithinIncident(command, state);
-  if (command.type === 'ReopenIncident') return reopenIncident(command, state);
-  // Post-incident commands (root cause, preventive measures, postmortem, compensation, customer
-  // feedback, close) are a later issue; like ReopenIncident they will be allowed after resolve,
-  // so they will be dispatched above this line.
+  if (state.closedAt !== null && !ACCEPTED_ONCE_CLOSED.has(command.type)) {
+    throw new RuleViolation(
+      'incident-is-closed',
+      `The incident was closed at ${state.closedAt}; only preventive measures and feedback are still recorded`,
+    );
+  }
+  if (isOneOf<AnyTimeCommand>(anyTimeCommands, command)) return decideAtAnyTime(command, state);
+  if (isOneOf<AfterResolutionCommand>(afterResolutionCommands, command)) {
+    return decideAfterResolution(command, state);
+  }
   if (state.resolvedAt !== null) {
     throw new RuleViolation(
       'incident-is-resolved',
@@ -152,6 +361,72 @@ export const incidentDecider: Decider<IncidentCommand, IncidentEvent, IncidentSt
     evolve,
     initialState: initialIncidentState,
   };
+
+function decideAtAnyTime(command: AnyTimeCommand, state: IncidentState): IncidentEvent[] {
+  switch (command.type) {
+    case 'IdentifyRootCause':
+      return identifyRootCause(command, state);
+    case 'ReviseRootCause':
+      return reviseRootCause(command, state);
+    case 'PlanPreventiveMeasure':
+      return planPreventiveMeasure(command, state);
+    case 'StartPreventiveMeasure':
+      return startPreventiveMeasure(command, state);
+    case 'CompletePreventiveMeasure': {
+      const { measureId } = unfinishedMeasure(state, command.data.measureId);
+      const evidence = requiredText(command.data.evidence, 'measure-needs-evidence', 'The evidence');
+      return [{ type: 'PreventiveMeasureCompleted', data: { measureId, evidence } }];
+    }
+    case 'CancelPreventiveMeasure': {
+      const { measureId } = unfinishedMeasure(state, command.data.measureId);
+      const reason = requiredText(command.data.reason, 'measure-cancellation-needs-reason', 'The reason');
+      return [{ type: 'PreventiveMeasureCancelled', data: { measureId, reason } }];
+    }
+    default: {
+      const unknown: never = command;
+      throw new Error(`Unknown incident command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+function decideAfterResolution(command: AfterResolutionCommand, state: IncidentState): IncidentEvent[] {
+  if (state.resolvedAt === null) {
+    throw new RuleViolation('incident-not-resolved', `${command.type} needs a resolved incident`);
+  }
+  if (instant(command.metadata.occurredAt) < instant(state.resolvedAt)) {
+    throw new RuleViolation(
+      command.type === 'ReopenIncident' ? 'reopen-before-resolution' : 'occurred-at-before-resolution',
+      `occurredAt ${command.metadata.occurredAt} is earlier than the resolution (${state.resolvedAt})`,
+    );
+  }
+  switch (command.type) {
+    case 'ReopenIncident':
+      return [
+        {
+          type: 'IncidentReopened',
+          data: { reason: requiredText(command.data.reason, 'reopen-needs-reason', 'The reason to reopen') },
+        },
+      ];
+    case 'PublishPostmortem':
+      return publishPostmortem(command, state);
+    case 'GrantCompensation':
+      return grantCompensation(command, state);
+    case 'RecordCustomerFeedback':
+      return recordCustomerFeedback(command, state);
+    case 'CloseIncident':
+      if (isMajor(state) && state.postmortem === null) {
+        throw new RuleViolation(
+          'incident-needs-postmortem',
+          `A ${state.severity} incident is closed only once its postmortem is published`,
+        );
+      }
+      return [{ type: 'IncidentClosed', data: {} }];
+    default: {
+      const unknown: never = command;
+      throw new Error(`Unknown incident command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
 
 function decideOnOpenIncident(command: OpenIncidentCommand, state: IncidentState): IncidentEvent[] {
   switch (command.type) {
@@ -213,6 +488,12 @@ function declareIncident({ data, metadata }: DeclareIncident, state: IncidentSta
     requiredText(service, 'service-needs-name', 'A service name'),
   );
   rejectDuplicates(services, 'duplicate-service', 'Service');
+  const { version: communicationPolicyVersion } = communicationPolicy(
+    data.communicationPolicyVersion ?? CURRENT_COMMUNICATION_POLICY_VERSION,
+  );
+  const { version: compensationPolicyVersion } = compensationPolicy(
+    data.compensationPolicyVersion ?? CURRENT_COMPENSATION_POLICY_VERSION,
+  );
   return [
     {
       type: 'IncidentDeclared',
@@ -222,6 +503,8 @@ function declareIncident({ data, metadata }: DeclareIncident, state: IncidentSta
         severity: data.severity,
         summary: optionalText(data.summary),
         services,
+        communicationPolicyVersion,
+        compensationPolicyVersion,
       },
     },
   ];
@@ -373,16 +656,273 @@ function mitigateIncident({ data }: MitigateIncident, state: IncidentState): Inc
   return [{ type: 'IncidentMitigated', data: { summary: optionalText(data.summary) } }];
 }
 
-function reopenIncident({ data, metadata }: ReopenIncident, state: IncidentState): IncidentEvent[] {
-  if (state.resolvedAt === null) {
-    throw new RuleViolation('incident-not-resolved', 'Only a resolved incident can be reopened');
-  }
-  const reason = requiredText(data.reason, 'reopen-needs-reason', 'The reason to reopen');
-  if (instant(metadata.occurredAt) < instant(state.resolvedAt)) {
+/** SEV1 and SEV2 owe a postmortem with a root cause and preventive measures. */
+function isMajor(state: IncidentState): boolean {
+  return state.severity === 'SEV1' || state.severity === 'SEV2';
+}
+
+function rootCauseAnalysis(data: RootCauseAnalysisInput): RootCauseAnalysis {
+  const contributingFactors = (data.contributingFactors ?? []).map((factor) =>
+    requiredText(factor, 'contributing-factor-needs-text', 'A contributing factor'),
+  );
+  rejectDuplicates(contributingFactors, 'duplicate-contributing-factor', 'Contributing factor');
+  return {
+    category: data.category,
+    description: requiredText(data.description, 'root-cause-needs-description', 'The description'),
+    contributingFactors,
+    trigger: requiredText(data.trigger, 'root-cause-needs-trigger', 'The trigger'),
+    detection: requiredText(data.detection, 'root-cause-needs-detection', 'How it was detected'),
+  };
+}
+
+function identifyRootCause({ data }: IdentifyRootCause, state: IncidentState): IncidentEvent[] {
+  if (state.rootCauses.some((rootCause) => rootCause.rootCauseId === data.rootCauseId)) {
     throw new RuleViolation(
-      'reopen-before-resolution',
-      `occurredAt ${metadata.occurredAt} is earlier than the resolution (${state.resolvedAt})`,
+      'root-cause-already-identified',
+      `Root cause ${data.rootCauseId} was already identified; revise it instead`,
     );
   }
-  return [{ type: 'IncidentReopened', data: { reason } }];
+  return [
+    { type: 'RootCauseIdentified', data: { rootCauseId: data.rootCauseId, ...rootCauseAnalysis(data) } },
+  ];
+}
+
+function reviseRootCause({ data }: ReviseRootCause, state: IncidentState): IncidentEvent[] {
+  const current = existingRootCause(state, data.rootCauseId);
+  const analysis = rootCauseAnalysis(data);
+  const reason = requiredText(data.reason, 'root-cause-revision-needs-reason', 'The reason for the revision');
+  const { category, description, contributingFactors, trigger, detection } = current;
+  if (
+    JSON.stringify(analysis) ===
+    JSON.stringify({ category, description, contributingFactors, trigger, detection })
+  ) {
+    throw new RuleViolation('root-cause-unchanged', `The revision restates root cause ${data.rootCauseId}`);
+  }
+  return [{ type: 'RootCauseRevised', data: { rootCauseId: data.rootCauseId, ...analysis, reason } }];
+}
+
+function existingRootCause(state: IncidentState, rootCauseId: string): RootCause {
+  const rootCause = state.rootCauses.find((identified) => identified.rootCauseId === rootCauseId);
+  if (rootCause === undefined) {
+    throw new RuleViolation('root-cause-not-found', `Root cause ${rootCauseId} was never identified`);
+  }
+  return rootCause;
+}
+
+function planPreventiveMeasure(
+  { data, metadata }: PlanPreventiveMeasure,
+  state: IncidentState,
+): IncidentEvent[] {
+  if (state.preventiveMeasures.some((measure) => measure.measureId === data.measureId)) {
+    throw new RuleViolation(
+      'measure-already-planned',
+      `Preventive measure ${data.measureId} was already planned`,
+    );
+  }
+  const title = requiredText(data.title, 'measure-needs-title', 'The title');
+  const owner = requiredText(data.owner, 'measure-needs-owner', 'The owner');
+  const due = instant(data.dueDate);
+  if (due <= instant(metadata.occurredAt)) {
+    throw new RuleViolation(
+      'measure-due-date-must-be-later',
+      `The due date ${data.dueDate} must be later than the moment the measure is planned (${metadata.occurredAt})`,
+    );
+  }
+  const rootCauseId = optionalText(data.rootCauseId);
+  if (rootCauseId !== null) existingRootCause(state, rootCauseId);
+  return [
+    {
+      type: 'PreventiveMeasurePlanned',
+      data: {
+        measureId: data.measureId,
+        title,
+        kind: data.kind,
+        owner,
+        dueDate: isoInstant(due),
+        priority: data.priority,
+        rootCauseId,
+      },
+    },
+  ];
+}
+
+/** The measure, once checked that it exists and is neither completed nor cancelled. */
+function unfinishedMeasure(state: IncidentState, measureId: string): PreventiveMeasure {
+  const measure = state.preventiveMeasures.find((planned) => planned.measureId === measureId);
+  if (measure === undefined) {
+    throw new RuleViolation('measure-not-found', `Preventive measure ${measureId} was never planned`);
+  }
+  if (measure.status === 'COMPLETED' || measure.status === 'CANCELLED') {
+    throw new RuleViolation(
+      'measure-already-finished',
+      `Preventive measure ${measureId} is ${measure.status}`,
+    );
+  }
+  return measure;
+}
+
+function startPreventiveMeasure({ data }: StartPreventiveMeasure, state: IncidentState): IncidentEvent[] {
+  const measure = unfinishedMeasure(state, data.measureId);
+  if (measure.status === 'IN_PROGRESS') {
+    throw new RuleViolation(
+      'measure-already-started',
+      `Preventive measure ${data.measureId} started at ${measure.startedAt}`,
+    );
+  }
+  return [{ type: 'PreventiveMeasureStarted', data: { measureId: measure.measureId } }];
+}
+
+function publishPostmortem({ data }: PublishPostmortem, state: IncidentState): IncidentEvent[] {
+  if (state.postmortem !== null) {
+    throw new RuleViolation(
+      'postmortem-already-published',
+      `The postmortem was published at ${state.postmortem.publishedAt}`,
+    );
+  }
+  const lessonsOf = (lessons: readonly string[]) =>
+    lessons.map((lesson) => requiredText(lesson, 'lesson-needs-text', 'A lesson'));
+  const postmortem = {
+    summary: requiredText(data.summary, 'postmortem-needs-summary', 'The summary'),
+    customerImpact: requiredText(
+      data.customerImpact,
+      'postmortem-needs-customer-impact',
+      'The customer impact',
+    ),
+    narrative: requiredText(data.narrative, 'postmortem-needs-narrative', 'The narrative'),
+    lessons: {
+      wentWell: lessonsOf(data.lessons.wentWell),
+      wentWrong: lessonsOf(data.lessons.wentWrong),
+      gotLucky: lessonsOf(data.lessons.gotLucky),
+    },
+    customerExplanation: requiredText(
+      data.customerExplanation,
+      'postmortem-needs-customer-explanation',
+      'The explanation for customers',
+    ),
+  };
+  if (isMajor(state) && state.rootCauses.length === 0) {
+    throw new RuleViolation(
+      'postmortem-needs-root-cause',
+      `A ${state.severity} postmortem needs an identified root cause`,
+    );
+  }
+  // Owner and due date are required when a measure is planned, so any measure not cancelled has them.
+  if (isMajor(state) && state.preventiveMeasures.every((measure) => measure.status === 'CANCELLED')) {
+    throw new RuleViolation(
+      'postmortem-needs-preventive-measure',
+      `A ${state.severity} postmortem needs a preventive measure with an owner and a due date that is not cancelled`,
+    );
+  }
+  return [{ type: 'PostmortemPublished', data: postmortem }];
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+function grantCompensation({ data }: GrantCompensation, state: IncidentState): IncidentEvent[] {
+  if (state.compensations.some((grant) => grant.grantId === data.grantId)) {
+    throw new RuleViolation(
+      'compensation-already-granted',
+      `Compensation ${data.grantId} was already granted`,
+    );
+  }
+  const segment = optionalText(data.segment);
+  const customerId = optionalText(data.customerId);
+  if ((segment === null) === (customerId === null)) {
+    throw new RuleViolation(
+      'compensation-needs-one-recipient',
+      'A grant goes to a customer segment or to one customer: give exactly one of segment and customerId',
+    );
+  }
+  const policy = compensationPolicy(state.compensationPolicyVersion);
+  if (segment !== null && !compensationSegments(policy).includes(segment)) {
+    throw new RuleViolation(
+      'unknown-customer-segment',
+      `Compensation policy ${policy.version} knows the segments ${compensationSegments(policy).join(', ')}, not ${segment}`,
+    );
+  }
+  const value = compensationValue(data);
+  // The incident is resolved here, so the suggestion exists.
+  const { policyVersion, outageMinutes, suggestedPercent } = suggestCompensationFor(state, segment)!;
+  const justification = optionalText(data.justification);
+  if (value.creditPercent !== suggestedPercent && justification === null) {
+    throw new RuleViolation(
+      'compensation-needs-justification',
+      `Policy ${policyVersion} suggests ${suggestedPercent}% for ${outageMinutes} minutes; a different grant needs a justification`,
+    );
+  }
+  return [
+    {
+      type: 'CompensationGranted',
+      data: {
+        grantId: data.grantId,
+        segment,
+        customerId,
+        ...value,
+        policyVersion,
+        outageMinutes,
+        suggestedPercent,
+        justification,
+      },
+    },
+  ];
+}
+
+function compensationValue(
+  data: GrantCompensation['data'],
+):
+  | { creditPercent: number; amount: null; currency: null }
+  | { creditPercent: null; amount: number; currency: string } {
+  const { creditPercent, amount } = data;
+  const currency = optionalText(data.currency)?.toUpperCase() ?? null;
+  const hasPercent = creditPercent !== null && creditPercent !== undefined;
+  const hasAmount = amount !== null && amount !== undefined;
+  if (hasPercent === hasAmount || (hasPercent && currency !== null)) {
+    throw new RuleViolation(
+      'compensation-needs-one-value',
+      'A grant is a credit in percent or an amount in a currency: give exactly one of creditPercent and amount',
+    );
+  }
+  if (hasPercent) {
+    if (!(creditPercent > 0 && creditPercent <= 100)) {
+      throw new RuleViolation(
+        'compensation-percent-out-of-range',
+        `A credit is above 0 and at most 100 percent, not ${creditPercent}`,
+      );
+    }
+    return { creditPercent, amount: null, currency: null };
+  }
+  if (!(Number.isFinite(amount) && amount! > 0)) {
+    throw new RuleViolation('compensation-amount-must-be-positive', `An amount is above 0, not ${amount}`);
+  }
+  if (currency === null || !CURRENCY.test(currency)) {
+    throw new RuleViolation(
+      'compensation-needs-currency',
+      `An amount needs a three-letter currency code, not ${currency}`,
+    );
+  }
+  return { creditPercent: null, amount: amount!, currency };
+}
+
+function recordCustomerFeedback({ data }: RecordCustomerFeedback, state: IncidentState): IncidentEvent[] {
+  if (state.feedback.some((feedback) => feedback.feedbackId === data.feedbackId)) {
+    throw new RuleViolation('feedback-already-recorded', `Feedback ${data.feedbackId} was already recorded`);
+  }
+  if (!Number.isInteger(data.rating) || data.rating < 1 || data.rating > 5) {
+    throw new RuleViolation(
+      'rating-out-of-range',
+      `A rating is a whole number from 1 to 5, not ${data.rating}`,
+    );
+  }
+  return [
+    {
+      type: 'CustomerFeedbackReceived',
+      data: {
+        feedbackId: data.feedbackId,
+        rating: data.rating,
+        comment: optionalText(data.comment),
+        channel: data.channel,
+        segment: optionalText(data.segment),
+      },
+    },
+  ];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CommandMetadata } from '../decider.js';
 import { DeciderSpecification } from '../testing/decider-spec.js';
+import { commandMetadata, minutesAfterStart, recorded as recordedEvent, START } from '../testing/fixtures.js';
 import {
   evolve,
   INCIDENT_EVENT_TYPES,
@@ -15,16 +16,13 @@ import { incidentDecider, type IncidentCommand } from './incident.decide.js';
 
 const given = DeciderSpecification.for(incidentDecider);
 
-const START = '2024-05-01T10:00:00.000Z';
-const minutesAfterStart = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
 const NOW = minutesAfterStart(120);
 
-function recorded(event: IncidentEvent, occurredAt = START, actor = 'alice'): RecordedIncidentEvent {
-  return { ...event, occurredAt, actor };
-}
+const recorded: (event: IncidentEvent, occurredAt?: string, actor?: string) => RecordedIncidentEvent =
+  recordedEvent;
 
 function metadata(occurredAt = NOW): CommandMetadata {
-  return { actor: 'bob', occurredAt, now: NOW };
+  return commandMetadata(occurredAt, NOW);
 }
 
 function stateAfter(events: RecordedIncidentEvent[]): IncidentState {
@@ -97,6 +95,16 @@ describe('incident', () => {
       'IncidentMitigated',
       'IncidentResolved',
       'IncidentReopened',
+      'RootCauseIdentified',
+      'RootCauseRevised',
+      'PreventiveMeasurePlanned',
+      'PreventiveMeasureStarted',
+      'PreventiveMeasureCompleted',
+      'PreventiveMeasureCancelled',
+      'PostmortemPublished',
+      'CompensationGranted',
+      'CustomerFeedbackReceived',
+      'IncidentClosed',
     ]);
   });
 
@@ -129,6 +137,8 @@ describe('incident', () => {
               severity: 'SEV2',
               summary: 'Card payments time out',
               services: ['checkout'],
+              communicationPolicyVersion: 1,
+              compensationPolicyVersion: 1,
             },
           },
         ]));
@@ -145,6 +155,8 @@ describe('incident', () => {
               severity: 'SEV2',
               summary: null,
               services: [],
+              communicationPolicyVersion: 1,
+              compensationPolicyVersion: 1,
             },
           },
         ]));
@@ -161,6 +173,8 @@ describe('incident', () => {
               severity: 'SEV2',
               summary: null,
               services: [],
+              communicationPolicyVersion: 1,
+              compensationPolicyVersion: 1,
             },
           },
         ]));
@@ -750,6 +764,14 @@ describe('incident', () => {
         resolvedAt: null,
         resolutionSummary: null,
         reopenCount: 0,
+        rootCauses: [],
+        preventiveMeasures: [],
+        postmortem: null,
+        compensations: [],
+        feedback: [],
+        closedAt: null,
+        communicationPolicyVersion: 1,
+        compensationPolicyVersion: 1,
         version: 12,
       } satisfies IncidentState);
     });

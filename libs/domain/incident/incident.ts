@@ -1,4 +1,7 @@
 import type { DomainEvent, Recorded } from '../decider.js';
+import { CURRENT_COMMUNICATION_POLICY_VERSION } from '../policies/communication-policy.js';
+import { CURRENT_COMPENSATION_POLICY_VERSION } from '../policies/compensation-policy.js';
+import { UNRECORDED_POLICY_VERSION } from '../policies/policy-registry.js';
 
 export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
 export type IncidentStatus = 'INVESTIGATING' | 'IDENTIFIED' | 'MONITORING' | 'RESOLVED' | 'CLOSED';
@@ -7,6 +10,22 @@ export type ServiceImpact =
 export type Channel = 'EMAIL' | 'SMS' | 'SOCIAL' | 'WEBSITE' | 'IN_APP' | 'WEBHOOK';
 export type Visibility = 'PUBLIC' | 'INTERNAL';
 export type IncidentRole = 'INCIDENT_COMMANDER' | 'COMMUNICATIONS_LEAD' | 'TECHNICAL_LEAD' | 'SCRIBE';
+export type RootCauseCategory =
+  | 'CHANGE_DEPLOY'
+  | 'CONFIGURATION'
+  | 'CAPACITY'
+  | 'HARDWARE'
+  | 'SOFTWARE_DEFECT'
+  | 'DEPENDENCY_THIRD_PARTY'
+  | 'NETWORK'
+  | 'SECURITY'
+  | 'HUMAN_ERROR'
+  | 'EXTERNAL'
+  | 'UNKNOWN';
+export type PreventiveMeasureKind = 'PREVENT' | 'DETECT' | 'MITIGATE' | 'PROCESS';
+/** P1 is the most urgent. */
+export type PreventiveMeasurePriority = 'P1' | 'P2' | 'P3' | 'P4';
+export type PreventiveMeasureStatus = 'PLANNED' | 'IN_PROGRESS' | 'COMPLETED' | 'CANCELLED';
 
 export function incidentStreamId(id: string): string {
   return `incident-${id}`;
@@ -16,7 +35,16 @@ export function incidentStreamId(id: string): string {
 
 export type IncidentDeclared = DomainEvent<
   'IncidentDeclared',
-  { incidentId: string; title: string; severity: Severity; summary: string | null; services: string[] }
+  {
+    incidentId: string;
+    title: string;
+    severity: Severity;
+    summary: string | null;
+    services: string[];
+    /** The policy versions in force at the declaration; absent in events written before they were recorded. */
+    communicationPolicyVersion?: number;
+    compensationPolicyVersion?: number;
+  }
 >;
 export type IncidentAcknowledged = DomainEvent<'IncidentAcknowledged', Record<string, never>>;
 export type RoleAssigned = DomainEvent<'RoleAssigned', { role: IncidentRole; assignee: string }>;
@@ -59,6 +87,91 @@ export type IncidentMitigated = DomainEvent<'IncidentMitigated', { summary: stri
 export type IncidentResolved = DomainEvent<'IncidentResolved', { summary: string }>;
 export type IncidentReopened = DomainEvent<'IncidentReopened', { reason: string }>;
 
+/** What a root cause says; a revision restates all of it. */
+export interface RootCauseAnalysis {
+  category: RootCauseCategory;
+  description: string;
+  contributingFactors: string[];
+  /** What set it off. */
+  trigger: string;
+  /** How it was detected. */
+  detection: string;
+}
+export type RootCauseIdentified = DomainEvent<
+  'RootCauseIdentified',
+  { rootCauseId: string } & RootCauseAnalysis
+>;
+/** The analysis as revised, and why; the earlier one stays in the log. */
+export type RootCauseRevised = DomainEvent<
+  'RootCauseRevised',
+  { rootCauseId: string } & RootCauseAnalysis & { reason: string }
+>;
+export type PreventiveMeasurePlanned = DomainEvent<
+  'PreventiveMeasurePlanned',
+  {
+    measureId: string;
+    title: string;
+    kind: PreventiveMeasureKind;
+    owner: string;
+    dueDate: string;
+    priority: PreventiveMeasurePriority;
+    /** The root cause it addresses, if one. */
+    rootCauseId: string | null;
+  }
+>;
+export type PreventiveMeasureStarted = DomainEvent<'PreventiveMeasureStarted', { measureId: string }>;
+/** `evidence`: a link or text showing it is done. */
+export type PreventiveMeasureCompleted = DomainEvent<
+  'PreventiveMeasureCompleted',
+  { measureId: string; evidence: string }
+>;
+export type PreventiveMeasureCancelled = DomainEvent<
+  'PreventiveMeasureCancelled',
+  { measureId: string; reason: string }
+>;
+export interface Lessons {
+  wentWell: string[];
+  wentWrong: string[];
+  gotLucky: string[];
+}
+export type PostmortemPublished = DomainEvent<
+  'PostmortemPublished',
+  {
+    summary: string;
+    customerImpact: string;
+    narrative: string;
+    lessons: Lessons;
+    /** For customers, in plain language. */
+    customerExplanation: string;
+  }
+>;
+/**
+ * To a whole segment or to one customer (exactly one is set), as a credit in percent or as an
+ * amount in a currency (exactly one is set). `suggestedPercent` is what the incident's compensation
+ * policy version gives for `outageMinutes` and the segment (its default segment for a customer);
+ * `justification` is set whenever the grant is not exactly that percent.
+ */
+export type CompensationGranted = DomainEvent<
+  'CompensationGranted',
+  {
+    grantId: string;
+    segment: string | null;
+    customerId: string | null;
+    creditPercent: number | null;
+    amount: number | null;
+    currency: string | null;
+    policyVersion: number;
+    outageMinutes: number;
+    suggestedPercent: number;
+    justification: string | null;
+  }
+>;
+export type CustomerFeedbackReceived = DomainEvent<
+  'CustomerFeedbackReceived',
+  { feedbackId: string; rating: number; comment: string | null; channel: Channel; segment: string | null }
+>;
+export type IncidentClosed = DomainEvent<'IncidentClosed', Record<string, never>>;
+
 export type IncidentEvent =
   | IncidentDeclared
   | IncidentAcknowledged
@@ -73,7 +186,17 @@ export type IncidentEvent =
   | WorkaroundWithdrawn
   | IncidentMitigated
   | IncidentResolved
-  | IncidentReopened;
+  | IncidentReopened
+  | RootCauseIdentified
+  | RootCauseRevised
+  | PreventiveMeasurePlanned
+  | PreventiveMeasureStarted
+  | PreventiveMeasureCompleted
+  | PreventiveMeasureCancelled
+  | PostmortemPublished
+  | CompensationGranted
+  | CustomerFeedbackReceived
+  | IncidentClosed;
 export type IncidentEventType = IncidentEvent['type'];
 export type RecordedIncidentEvent = Recorded<IncidentEvent>;
 
@@ -93,6 +216,16 @@ const incidentEventTypes: Record<IncidentEventType, true> = {
   IncidentMitigated: true,
   IncidentResolved: true,
   IncidentReopened: true,
+  RootCauseIdentified: true,
+  RootCauseRevised: true,
+  PreventiveMeasurePlanned: true,
+  PreventiveMeasureStarted: true,
+  PreventiveMeasureCompleted: true,
+  PreventiveMeasureCancelled: true,
+  PostmortemPublished: true,
+  CompensationGranted: true,
+  CustomerFeedbackReceived: true,
+  IncidentClosed: true,
 };
 export const INCIDENT_EVENT_TYPES = Object.keys(incidentEventTypes) as readonly IncidentEventType[];
 
@@ -105,6 +238,46 @@ export interface Workaround {
   withdrawnAt: string | null;
   withdrawalReason: string | null;
 }
+
+export interface RootCause extends RootCauseAnalysis {
+  rootCauseId: string;
+  identifiedAt: string;
+  identifiedBy: string;
+  /** How many RootCauseRevised; the fields above are the latest revision. */
+  revisions: number;
+  revisedAt: string | null;
+  revisionReason: string | null;
+}
+
+export interface PreventiveMeasure {
+  measureId: string;
+  title: string;
+  kind: PreventiveMeasureKind;
+  owner: string;
+  dueDate: string;
+  priority: PreventiveMeasurePriority;
+  rootCauseId: string | null;
+  status: PreventiveMeasureStatus;
+  plannedAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  evidence: string | null;
+  cancelledAt: string | null;
+  cancellationReason: string | null;
+}
+
+export interface Postmortem {
+  summary: string;
+  customerImpact: string;
+  narrative: string;
+  lessons: Lessons;
+  customerExplanation: string;
+  publishedAt: string;
+  publishedBy: string;
+}
+
+export type CompensationGrant = CompensationGranted['data'] & { grantedAt: string; grantedBy: string };
+export type CustomerFeedback = CustomerFeedbackReceived['data'] & { receivedAt: string };
 
 export interface IncidentState {
   exists: boolean;
@@ -133,6 +306,15 @@ export interface IncidentState {
   resolvedAt: string | null;
   resolutionSummary: string | null;
   reopenCount: number;
+  rootCauses: RootCause[];
+  preventiveMeasures: PreventiveMeasure[];
+  postmortem: Postmortem | null;
+  compensations: CompensationGrant[];
+  feedback: CustomerFeedback[];
+  closedAt: string | null;
+  /** The versions the incident is judged by: those in force when it was declared. */
+  communicationPolicyVersion: number;
+  compensationPolicyVersion: number;
   /** Number of events applied: the stream version. */
   version: number;
 }
@@ -161,6 +343,14 @@ export function initialIncidentState(): IncidentState {
     resolvedAt: null,
     resolutionSummary: null,
     reopenCount: 0,
+    rootCauses: [],
+    preventiveMeasures: [],
+    postmortem: null,
+    compensations: [],
+    feedback: [],
+    closedAt: null,
+    communicationPolicyVersion: CURRENT_COMMUNICATION_POLICY_VERSION,
+    compensationPolicyVersion: CURRENT_COMPENSATION_POLICY_VERSION,
     version: 0,
   };
 }
@@ -175,6 +365,27 @@ const DECLARED_SERVICE_IMPACT: ServiceImpact = 'DEGRADED_PERFORMANCE';
 /** The service's impact; null when the incident does not list it (own keys only: names are free text). */
 export function impactOf(state: IncidentState, service: string): ServiceImpact | null {
   return Object.hasOwn(state.services, service) ? state.services[service] : null;
+}
+
+/** Past its due date (strictly) and neither completed nor cancelled. */
+export function isPreventiveMeasureOverdue(
+  measure: Pick<PreventiveMeasure, 'status' | 'dueDate'>,
+  now: string,
+): boolean {
+  return (
+    (measure.status === 'PLANNED' || measure.status === 'IN_PROGRESS') &&
+    Date.parse(measure.dueDate) < Date.parse(now)
+  );
+}
+
+/** The items with the one whose `key` is `id` changed by `patch`. */
+function patched<Item, Key extends keyof Item>(
+  items: readonly Item[],
+  key: Key,
+  id: Item[Key],
+  patch: Partial<Item>,
+): Item[] {
+  return items.map((item) => (item[key] === id ? { ...item, ...patch } : item));
 }
 
 export function evolve(current: IncidentState, event: RecordedIncidentEvent): IncidentState {
@@ -194,6 +405,8 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         ),
         startedAt: event.occurredAt,
         declaredBy: event.actor,
+        communicationPolicyVersion: event.data.communicationPolicyVersion ?? UNRECORDED_POLICY_VERSION,
+        compensationPolicyVersion: event.data.compensationPolicyVersion ?? UNRECORDED_POLICY_VERSION,
       };
     case 'IncidentAcknowledged':
       return { ...state, acknowledgedAt: event.occurredAt, acknowledgedBy: event.actor };
@@ -241,11 +454,10 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
     case 'WorkaroundWithdrawn':
       return {
         ...state,
-        workarounds: state.workarounds.map((workaround) =>
-          workaround.workaroundId === event.data.workaroundId
-            ? { ...workaround, withdrawnAt: event.occurredAt, withdrawalReason: event.data.reason }
-            : workaround,
-        ),
+        workarounds: patched(state.workarounds, 'workaroundId', event.data.workaroundId, {
+          withdrawnAt: event.occurredAt,
+          withdrawalReason: event.data.reason,
+        }),
       };
     case 'IncidentMitigated':
       // Mitigation is a milestone for the metrics; the status moves only by StatusChanged.
@@ -270,6 +482,98 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         resolutionSummary: null,
         reopenCount: state.reopenCount + 1,
       };
+    case 'RootCauseIdentified':
+      return {
+        ...state,
+        rootCauses: [
+          ...state.rootCauses,
+          {
+            ...event.data,
+            identifiedAt: event.occurredAt,
+            identifiedBy: event.actor,
+            revisions: 0,
+            revisedAt: null,
+            revisionReason: null,
+          },
+        ],
+      };
+    case 'RootCauseRevised': {
+      const { rootCauseId, reason, ...analysis } = event.data;
+      return {
+        ...state,
+        rootCauses: state.rootCauses.map((rootCause) =>
+          rootCause.rootCauseId === rootCauseId
+            ? {
+                ...rootCause,
+                ...analysis,
+                revisions: rootCause.revisions + 1,
+                revisedAt: event.occurredAt,
+                revisionReason: reason,
+              }
+            : rootCause,
+        ),
+      };
+    }
+    case 'PreventiveMeasurePlanned':
+      return {
+        ...state,
+        preventiveMeasures: [
+          ...state.preventiveMeasures,
+          {
+            ...event.data,
+            status: 'PLANNED',
+            plannedAt: event.occurredAt,
+            startedAt: null,
+            completedAt: null,
+            evidence: null,
+            cancelledAt: null,
+            cancellationReason: null,
+          },
+        ],
+      };
+    case 'PreventiveMeasureStarted':
+      return {
+        ...state,
+        preventiveMeasures: patched(state.preventiveMeasures, 'measureId', event.data.measureId, {
+          status: 'IN_PROGRESS',
+          startedAt: event.occurredAt,
+        }),
+      };
+    case 'PreventiveMeasureCompleted':
+      return {
+        ...state,
+        preventiveMeasures: patched(state.preventiveMeasures, 'measureId', event.data.measureId, {
+          status: 'COMPLETED',
+          completedAt: event.occurredAt,
+          evidence: event.data.evidence,
+        }),
+      };
+    case 'PreventiveMeasureCancelled':
+      return {
+        ...state,
+        preventiveMeasures: patched(state.preventiveMeasures, 'measureId', event.data.measureId, {
+          status: 'CANCELLED',
+          cancelledAt: event.occurredAt,
+          cancellationReason: event.data.reason,
+        }),
+      };
+    case 'PostmortemPublished':
+      return {
+        ...state,
+        postmortem: { ...event.data, publishedAt: event.occurredAt, publishedBy: event.actor },
+      };
+    case 'CompensationGranted':
+      return {
+        ...state,
+        compensations: [
+          ...state.compensations,
+          { ...event.data, grantedAt: event.occurredAt, grantedBy: event.actor },
+        ],
+      };
+    case 'CustomerFeedbackReceived':
+      return { ...state, feedback: [...state.feedback, { ...event.data, receivedAt: event.occurredAt }] };
+    case 'IncidentClosed':
+      return { ...state, status: 'CLOSED', closedAt: event.occurredAt };
     default: {
       const unknown: never = event;
       throw new Error(`Unknown incident event ${JSON.stringify(unknown)}`);
