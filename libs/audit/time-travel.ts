@@ -2,7 +2,7 @@
  * Time travel: an incident's state as the ledger had it at a version or an instant, and the
  * differences between two such states.
  */
-import { evolve, initialIncidentState, type IncidentEvent, type IncidentState } from '../domain/index.js';
+import { evolveStored, initialIncidentState, type IncidentState } from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
 
 /**
@@ -41,16 +41,6 @@ function eventsAsOf(events: StoredEvent[], asOf: AsOf): StoredEvent[] {
   // A prefix even if the server clock ever stepped back: stop at the first event recorded later.
   const after = events.findIndex((event) => Date.parse(event.recordedAt) > at);
   return after === -1 ? events : events.slice(0, after);
-}
-
-/**
- * The fold of IncidentStreams.load (`evolveStored` in apps/api/incidents/incident-streams.ts),
- * written again here because libs do not import from apps: the domain's evolve with the
- * envelope's occurredAt and actor. Belongs in libs/domain, for both to share.
- */
-function evolveStored(state: IncidentState, event: StoredEvent): IncidentState {
-  const domainEvent = { type: event.type, data: event.data } as IncidentEvent;
-  return evolve(state, { ...domainEvent, occurredAt: event.occurredAt, actor: event.actor });
 }
 
 /** One difference: `path` is a JSON Pointer (RFC 6901) into the state; null stands for absent. */

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  evolve,
+  evolveStored,
   incidentStreamId,
   initialIncidentState,
-  type IncidentEvent,
   type IncidentState,
 } from '../../../libs/domain/index.js';
 import { EVENT_STORE, type EventStore, type StoredEvent } from '../../../libs/event-store/index.js';
@@ -11,12 +10,6 @@ import { EVENT_STORE, type EventStore, type StoredEvent } from '../../../libs/ev
 export interface LoadedIncident {
   state: IncidentState;
   events: StoredEvent[];
-}
-
-/** Folds a stored event into the incident state: the domain's evolve with the envelope's time and actor. */
-export function evolveStored(state: IncidentState, event: StoredEvent): IncidentState {
-  const domainEvent = { type: event.type, data: event.data } as IncidentEvent;
-  return evolve(state, { ...domainEvent, occurredAt: event.occurredAt, actor: event.actor });
 }
 
 /** Reads incident streams and replays them into state. */

@@ -580,3 +580,19 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
     }
   }
 }
+
+/** A stored event as the domain reads it back: its type and data, with the envelope's occurredAt and actor. */
+export interface StoredIncidentEvent {
+  type: string;
+  data: object;
+  occurredAt: string;
+  actor: string;
+}
+
+/** Folds an event read from the store (any envelope carrying these fields) into the incident state. */
+export function evolveStored(
+  state: IncidentState,
+  { type, data, occurredAt, actor }: StoredIncidentEvent,
+): IncidentState {
+  return evolve(state, { type, data, occurredAt, actor } as RecordedIncidentEvent);
+}
