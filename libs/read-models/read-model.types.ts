@@ -15,7 +15,7 @@ import type {
 export interface IncidentRecord extends IncidentState {
   /** recordedAt of the declaration. */
   declaredRecordedAt: string;
-  /** occurredAt of the newest event (what "last updated" sorts on). */
+  /** The latest occurredAt of its events (what "last updated" sorts on); a backdated entry does not lower it. */
   lastUpdatedAt: string;
   /** Global position of the newest event, as a decimal string. */
   lastPosition: string;
@@ -60,7 +60,7 @@ export interface TimelineEntry {
   actor: string;
   recordedAt: string;
   occurredAt: string;
-  /** occurredAt earlier than recordedAt: entered after the fact. */
+  /** occurredAt more than BACKDATED_AFTER_MS (a minute) earlier than recordedAt: entered after the fact. */
   backdated: boolean;
   data: Record<string, unknown>;
 }

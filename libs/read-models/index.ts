@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openReadModelDb, READ_MODELS_FILE } from './read-model-db.js';
+import { ReadModelQueries } from './read-model-queries.js';
+
+export * from './read-model.types.js';
+export { ConsistencyTimeoutError, ProjectionRunner, projectionStatus } from './projection-runner.js';
+export type { ProjectionProgress, ProjectionRunnerOptions } from './projection-runner.js';
+export { rebuild, type RebuildProgress } from './rebuild.js';
+export { InvalidCursorError, MAX_PAGE_SIZE, ReadModelQueries } from './read-model-queries.js';
+export { activeProjector, READ_MODELS_FILE } from './read-model-db.js';
+export { BACKDATED_AFTER_MS, toTimelineEntry } from './projections/timeline-entry.js';
+export { toIncidentStreamEvent, type IncidentStreamEvent } from './projections/incident-stream-event.js';
+
+export interface ReadModels {
+  /** The SQLite file. */
+  file: string;
+  /** The connection: hand it to a ProjectionRunner (and to `rebuild`, when nothing else uses it). */
+  db: Database.Database;
+  queries: ReadModelQueries;
+  close(): void;
+}
+
+/**
+ * Opens the read models of a data directory (LEDGER_DATA_DIR/read-models.db), or of the file
+ * itself when the path ends in `.db`; creates them, empty, when missing.
+ */
+export function openReadModels(dataDirOrFile: string): ReadModels {
+  const file = dataDirOrFile.endsWith('.db') ? dataDirOrFile : join(dataDirOrFile, READ_MODELS_FILE);
+  const db = openReadModelDb(file);
+  return { file, db, queries: new ReadModelQueries(db), close: () => db.close() };
+}

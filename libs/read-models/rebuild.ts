@@ -1,0 +1,57 @@
+import type Database from 'better-sqlite3';
+import type { EventStore } from '../event-store/index.js';
+import { ReadModelWriter } from './projections/read-model-writer.js';
+import { createReadModelIndexes, recreateReadModels } from './read-model-db.js';
+
+/** Reported after every page of the log. */
+export interface RebuildProgress {
+  /** Events read from the log so far (those of other streams included). */
+  events: number;
+  /** Position of the last one; null before the first. */
+  position: bigint | null;
+  /** The store's head when the rebuild started, where it is heading; null for an empty store. */
+  head: bigint | null;
+}
+
+/** Events per page of the log: large, as a rebuild runs with nobody waiting on it. */
+const REBUILD_PAGE_SIZE = 5_000;
+
+/**
+ * Drops every read model and replays the whole log into them. It all happens in ONE transaction,
+ * so that a crash or an error leaves the previous read models (and their checkpoint) as they
+ * were, and readers on other connections go on seeing them until the commit. The indexes are
+ * built once the rows are in. `db` must be a connection of its own: it is inside the
+ * transaction between the awaits.
+ */
+export async function rebuild(
+  store: EventStore,
+  db: Database.Database,
+  onProgress: (progress: RebuildProgress) => void = () => undefined,
+): Promise<RebuildProgress> {
+  const head = await store.headPosition();
+  const progress: RebuildProgress = { events: 0, position: null, head };
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    recreateReadModels(db, { withIndexes: false });
+    const writer = new ReadModelWriter(db);
+    for (;;) {
+      const page = await store.readAll(progress.position, REBUILD_PAGE_SIZE);
+      if (page.length === 0) break;
+      writer.apply(page);
+      progress.events += page.length;
+      progress.position = page[page.length - 1].globalPosition;
+      onProgress({ ...progress });
+    }
+    writer.flush();
+    createReadModelIndexes(db);
+    if (progress.position !== null) writer.advanceCheckpoint(null, progress.position);
+    db.exec('COMMIT');
+  } catch (error) {
+    // Some errors (I/O, disk full) have rolled the transaction back already.
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+  // The transaction wrote about the whole database into the log: fold it back in now.
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  return progress;
+}
