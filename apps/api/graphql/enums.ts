@@ -33,3 +33,36 @@ export const IncidentRoleEnum = enumOf('IncidentRole', [
   'TECHNICAL_LEAD',
   'SCRIBE',
 ]);
+export const RootCauseCategoryEnum = enumOf('RootCauseCategory', [
+  'CHANGE_DEPLOY',
+  'CONFIGURATION',
+  'CAPACITY',
+  'HARDWARE',
+  'SOFTWARE_DEFECT',
+  'DEPENDENCY_THIRD_PARTY',
+  'NETWORK',
+  'SECURITY',
+  'HUMAN_ERROR',
+  'EXTERNAL',
+  'UNKNOWN',
+]);
+export const PreventiveMeasureKindEnum = enumOf('PreventiveMeasureKind', [
+  'PREVENT',
+  'DETECT',
+  'MITIGATE',
+  'PROCESS',
+]);
+export const PreventiveMeasurePriorityEnum = enumOf('PreventiveMeasurePriority', ['P1', 'P2', 'P3', 'P4']);
+export const PreventiveMeasureStatusEnum = enumOf('PreventiveMeasureStatus', [
+  'PLANNED',
+  'IN_PROGRESS',
+  'COMPLETED',
+  'CANCELLED',
+]);
+export const MaintenanceStatusEnum = enumOf('MaintenanceStatus', [
+  'SCHEDULED',
+  'IN_PROGRESS',
+  'COMPLETED',
+  'CANCELLED',
+]);
+export const MetricsGroupByEnum = enumOf('MetricsGroupBy', ['NONE', 'SEVERITY', 'SERVICE', 'MONTH']);
