@@ -8,6 +8,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CommandsModule } from './commands/commands.module.js';
 import { graphqlOptions } from './graphql/graphql-options.js';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
@@ -56,6 +57,7 @@ export class AppModule {
         }),
         EventStoreModule,
         AuthModule,
+        CommandsModule,
         HealthModule,
         ReadModelsModule,
         FeedModule,

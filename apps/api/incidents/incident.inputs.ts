@@ -28,35 +28,16 @@ import {
   SeverityEnum,
   VisibilityEnum,
 } from '../graphql/enums.js';
+import {
+  CommandInput,
+  NAME_MAX,
+  REASON_MAX,
+  SERVICE_NAME,
+  SERVICES_MAX,
+  TEXT_MAX,
+  TITLE_MAX,
+} from '../commands/command-input.js';
 import { DateTime } from '../graphql/scalars.js';
-
-// Sane maxima: generous for people, tight enough that nobody stores a novel in a title.
-const TITLE_MAX = 200;
-const TEXT_MAX = 5_000;
-const REASON_MAX = 2_000;
-const NAME_MAX = 200;
-const SERVICES_MAX = 50;
-const SERVICE_NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._/&()-]{0,99}$/u;
-
-/** What every command input may carry. Emptiness and ordering rules belong to the domain. */
-@InputType({ isAbstract: true })
-export abstract class CommandInput {
-  @Field(() => DateTime, {
-    nullable: true,
-    description: 'When it happened, if earlier than now (backdating).',
-  })
-  @IsOptional()
-  @IsDate()
-  occurredAt?: Date;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'Retrying with the same key returns the first result.',
-  })
-  @IsOptional()
-  @MaxLength(NAME_MAX)
-  idempotencyKey?: string;
-}
 
 @InputType()
 export class DeclareIncidentInput extends CommandInput {

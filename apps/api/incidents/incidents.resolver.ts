@@ -1,23 +1,22 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { CommandBus } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { canonicalJson } from '../../../libs/event-store/index.js';
 import { ConsistencyTimeoutError } from '../../../libs/read-models/index.js';
-import type { IncidentCommand } from '../../../libs/domain/index.js';
+import type { IncidentCommand, IncidentState } from '../../../libs/domain/index.js';
 import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import type { CommandInput } from '../commands/command-input.js';
+import { CommandSender } from '../commands/command-sender.js';
+import type { ExecutionResult } from '../commands/execute-stream-command.js';
+import { INCIDENTS } from '../commands/stream-types.js';
 import { COMMUNICATORS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
 import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
-import { NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
-import { ExecuteIncidentCommand, type ExecutionResult } from './execute-incident-command.js';
 import {
   AddInternalNoteInput,
   AssignRoleInput,
   ChangeServiceImpactInput,
   ChangeSeverityInput,
-  CommandInput,
   DeclareIncidentInput,
   IncidentActionInput,
   MitigateIncidentInput,
@@ -37,7 +36,7 @@ type CommandBody = Pick<IncidentCommand, 'type' | 'data'>;
 @Resolver(() => Incident)
 export class IncidentsResolver {
   constructor(
-    private readonly commandBus: CommandBus,
+    private readonly commands: CommandSender,
     private readonly reads: ConsistentReads,
   ) {}
 
@@ -254,20 +253,11 @@ export class IncidentsResolver {
     context: LedgerContext,
     body: CommandBody,
   ): Promise<IncidentPayload> {
-    const now = new Date().toISOString();
-    const command = {
-      ...body,
-      metadata: { actor: principal.actor, now, occurredAt: input.occurredAt?.toISOString() ?? now },
-    } as IncidentCommand;
-    const result = await this.commandBus.execute<ExecuteIncidentCommand, ExecutionResult>(
-      new ExecuteIncidentCommand(incidentId, command, {
-        correlationId: String((context.req as { id?: unknown }).id ?? randomUUID()),
-        expectedVersion: input.expectedVersion,
-        idempotencyKey: input.idempotencyKey,
-        requestFingerprint: input.idempotencyKey ? fingerprint(mutation, input, principal) : undefined,
-      }),
+    const result = await this.commands.send(
+      INCIDENTS,
+      { mutation, id: incidentId, input, principal, context },
+      body,
     );
-    if (!result.state.exists) throw new NotFoundError(`Incident ${result.incidentId} does not exist`);
     return {
       incident: await this.consistentIncident(context, result),
       version: result.version,
@@ -280,24 +270,18 @@ export class IncidentsResolver {
    * the payload and every later read of this request agree. If they lag more than the consistency
    * timeout, the write side's state answers instead: the command is done and must not look failed.
    */
-  private async consistentIncident(context: LedgerContext, result: ExecutionResult): Promise<Incident> {
+  private async consistentIncident(
+    context: LedgerContext,
+    result: ExecutionResult<IncidentState>,
+  ): Promise<Incident> {
     requireConsistency(context, result.position);
     const now = new Date().toISOString();
     try {
-      const record = (await this.reads.queries(context)).incident(result.incidentId);
+      const record = (await this.reads.queries(context)).incident(result.id);
       if (record) return toIncidentView(record, now);
     } catch (error) {
       if (!(error instanceof ConsistencyTimeoutError)) throw error;
     }
     return toIncidentView(result.state, now);
   }
-}
-
-/** Identifies a request for idempotency: same mutation, same caller, same input (the key aside). */
-function fingerprint(mutation: string, input: CommandInput, principal: Principal): string {
-  const { idempotencyKey: _key, ...rest } = input;
-  const plain: unknown = JSON.parse(JSON.stringify(rest)); // Dates to ISO strings
-  return createHash('sha256')
-    .update(canonicalJson({ mutation, actor: principal.actor, input: plain }))
-    .digest('hex');
 }

@@ -2,13 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import {
-  decide,
-  evolve,
-  incidentStreamId,
-  type IncidentCommand,
-  type IncidentState,
-} from '../../../libs/domain/index.js';
+import type { DomainCommand } from '../../../libs/domain/index.js';
 import {
   DuplicateIdempotencyKeyError,
   EVENT_STORE,
@@ -18,8 +12,8 @@ import {
   type StoredEvent,
 } from '../../../libs/event-store/index.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
-import { IncidentStreams } from './incident-streams.js';
 import { KeyedQueue } from './keyed-queue.js';
+import type { StreamState, StreamType } from './stream-types.js';
 
 export interface ExecutionOptions {
   correlationId: string;
@@ -30,17 +24,19 @@ export interface ExecutionOptions {
   requestFingerprint?: string;
 }
 
-export interface ExecutionResult {
-  incidentId: string;
-  state: IncidentState;
+export interface ExecutionResult<State extends StreamState = StreamState> {
+  /** The incident's or maintenance's id (the stream id without its prefix). */
+  id: string;
+  state: State;
   version: number;
   position: bigint;
 }
 
-export class ExecuteIncidentCommand {
+export class ExecuteStreamCommand {
   constructor(
-    readonly incidentId: string,
-    readonly command: IncidentCommand,
+    readonly streamType: StreamType,
+    readonly id: string,
+    readonly command: DomainCommand,
     readonly options: ExecutionOptions,
   ) {}
 }
@@ -48,26 +44,20 @@ export class ExecuteIncidentCommand {
 /** Conflicts with writers in other processes are retried on fresh state this many times. */
 const MAX_ATTEMPTS = 10;
 
-/** Load, decide, append: the one handler every incident command goes through. */
-@CommandHandler(ExecuteIncidentCommand)
-export class ExecuteIncidentCommandHandler implements ICommandHandler<
-  ExecuteIncidentCommand,
-  ExecutionResult
-> {
+/** Load, decide, append: the one handler every command of every stream type goes through. */
+@CommandHandler(ExecuteStreamCommand)
+export class ExecuteStreamCommandHandler implements ICommandHandler<ExecuteStreamCommand, ExecutionResult> {
   private readonly queue = new KeyedQueue();
 
-  constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly streams: IncidentStreams,
-  ) {}
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  execute({ incidentId, command, options }: ExecuteIncidentCommand): Promise<ExecutionResult> {
-    return this.queue.run(incidentId, async () => {
+  execute({ streamType, id, command, options }: ExecuteStreamCommand): Promise<ExecutionResult> {
+    return this.queue.run(streamType.streamId(id), async () => {
       for (let attempt = 1; ; attempt++) {
-        const earlier = options.idempotencyKey ? await this.earlierResult(options) : null;
+        const earlier = options.idempotencyKey ? await this.earlierResult(streamType, options) : null;
         if (earlier) return earlier;
         try {
-          return await this.decideAndAppend(incidentId, command, options);
+          return await this.decideAndAppend(streamType, id, command, options);
         } catch (error) {
           // Another request took the key meanwhile: answer as it did, once its events are readable.
           const keyTaken = error instanceof DuplicateIdempotencyKeyError;
@@ -80,20 +70,21 @@ export class ExecuteIncidentCommandHandler implements ICommandHandler<
   }
 
   private async decideAndAppend(
-    incidentId: string,
-    command: IncidentCommand,
+    streamType: StreamType,
+    id: string,
+    command: DomainCommand,
     options: ExecutionOptions,
   ): Promise<ExecutionResult> {
-    const streamId = incidentStreamId(incidentId);
-    const { state } = await this.streams.load(incidentId);
-    if (!state.exists && command.type !== 'DeclareIncident') {
-      throw new NotFoundError(`Incident ${incidentId} does not exist`);
+    const streamId = streamType.streamId(id);
+    const state = await this.load(streamType, id);
+    if (!state.exists && command.type !== streamType.creates) {
+      throw new NotFoundError(`${streamType.label} ${id} does not exist`);
     }
     if (options.expectedVersion !== undefined && options.expectedVersion !== state.version) {
       throw new VersionConflictError(streamId, options.expectedVersion, state.version);
     }
     const { actor, occurredAt } = command.metadata;
-    const decided = decide(command, state);
+    const decided = streamType.decider.decide(command, state);
     const envelopes: NewEvent[] = decided.map((event) => ({
       eventId: randomUUID(),
       type: event.type,
@@ -108,24 +99,41 @@ export class ExecuteIncidentCommandHandler implements ICommandHandler<
     }));
     const { nextVersion, position } = await this.store.appendToStream(streamId, envelopes, state.version);
     const newState = decided.reduce(
-      (current, event) => evolve(current, { ...event, occurredAt, actor }),
+      (current, event) => streamType.decider.evolve(current, { ...event, occurredAt, actor }),
       state,
     );
-    return { incidentId, state: newState, version: nextVersion, position };
+    return { id, state: newState, version: nextVersion, position };
+  }
+
+  private async load(streamType: StreamType, id: string): Promise<StreamState> {
+    const events = await this.store.readStream(streamType.streamId(id));
+    return events.reduce(
+      (state, { type, data, occurredAt, actor }) =>
+        streamType.decider.evolve(state, { type, data, occurredAt, actor }),
+      streamType.decider.initialState(),
+    );
   }
 
   /** The answer the first request with this idempotency key got, or null if the key is new. */
-  private async earlierResult(options: ExecutionOptions): Promise<ExecutionResult | null> {
+  private async earlierResult(
+    streamType: StreamType,
+    options: ExecutionOptions,
+  ): Promise<ExecutionResult | null> {
     const earlier: StoredEvent[] = await this.store.findByIdempotencyKey(options.idempotencyKey!);
     const last = earlier.at(-1);
     if (!last) return null;
+    // The fingerprint names the mutation, so a key reused on another stream type differs too.
     if (last.requestFingerprint !== options.requestFingerprint) {
       throw new BadUserInputError('This idempotency key was already used for a different request', {
         idempotencyKey: options.idempotencyKey,
       });
     }
-    const incidentId = last.streamId.slice(incidentStreamId('').length);
-    const { state } = await this.streams.load(incidentId);
-    return { incidentId, state, version: last.streamVersion, position: last.globalPosition };
+    const id = last.streamId.slice(streamType.streamId('').length);
+    return {
+      id,
+      state: await this.load(streamType, id),
+      version: last.streamVersion,
+      position: last.globalPosition,
+    };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Runs tasks one after another per key, and tasks of different keys concurrently. Commands
- * on one incident are serialised in this process, so concurrent requests do not all read the
+ * on one stream are serialised in this process, so concurrent requests do not all read the
  * same version and fight over it; only writers in other processes can still conflict.
  */
 export class KeyedQueue {

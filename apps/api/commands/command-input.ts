@@ -1,0 +1,31 @@
+import { Field, InputType } from '@nestjs/graphql';
+import { IsDate, IsOptional, MaxLength } from 'class-validator';
+import { DateTime } from '../graphql/scalars.js';
+
+// Sane maxima: generous for people, tight enough that nobody stores a novel in a title.
+export const TITLE_MAX = 200;
+export const TEXT_MAX = 5_000;
+export const REASON_MAX = 2_000;
+export const NAME_MAX = 200;
+export const SERVICES_MAX = 50;
+export const SERVICE_NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._/&()-]{0,99}$/u;
+
+/** What every command input may carry. Emptiness and ordering rules belong to the domain. */
+@InputType({ isAbstract: true })
+export abstract class CommandInput {
+  @Field(() => DateTime, {
+    nullable: true,
+    description: 'When it happened, if earlier than now (backdating).',
+  })
+  @IsOptional()
+  @IsDate()
+  occurredAt?: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Retrying with the same key returns the first result.',
+  })
+  @IsOptional()
+  @MaxLength(NAME_MAX)
+  idempotencyKey?: string;
+}

@@ -1,0 +1,58 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { DomainCommand, DomainEvent } from '../../../libs/domain/index.js';
+import { canonicalJson } from '../../../libs/event-store/index.js';
+import type { Principal } from '../auth/api-key-ring.js';
+import type { LedgerContext } from '../graphql/context.js';
+import { NotFoundError } from '../graphql/errors.js';
+import type { CommandInput } from './command-input.js';
+import { ExecuteStreamCommand, type ExecutionResult } from './execute-stream-command.js';
+import type { StreamState, StreamType } from './stream-types.js';
+
+/**
+ * Turns a mutation into a domain command (the actor from the API key, occurredAt from the client
+ * or now) and sends it down the CommandBus, so that resolvers stay a mapping of input to command.
+ */
+@Injectable()
+export class CommandSender {
+  constructor(private readonly commandBus: CommandBus) {}
+
+  async send<Command extends DomainCommand, Event extends DomainEvent, State extends StreamState>(
+    streamType: StreamType<Command, Event, State>,
+    request: {
+      mutation: string;
+      id: string;
+      input: CommandInput & { expectedVersion?: number };
+      principal: Principal;
+      context: LedgerContext;
+    },
+    body: Pick<Command, 'type' | 'data'>,
+  ): Promise<ExecutionResult<State>> {
+    const { mutation, id, input, principal, context } = request;
+    const now = new Date().toISOString();
+    const command = {
+      ...body,
+      metadata: { actor: principal.actor, now, occurredAt: input.occurredAt?.toISOString() ?? now },
+    } as Command;
+    const result = await this.commandBus.execute<ExecuteStreamCommand, ExecutionResult<State>>(
+      new ExecuteStreamCommand(streamType as unknown as StreamType, id, command, {
+        correlationId: String((context.req as { id?: unknown }).id ?? randomUUID()),
+        expectedVersion: input.expectedVersion,
+        idempotencyKey: input.idempotencyKey,
+        requestFingerprint: input.idempotencyKey ? fingerprint(mutation, input, principal) : undefined,
+      }),
+    );
+    if (!result.state.exists) throw new NotFoundError(`${streamType.label} ${result.id} does not exist`);
+    return result;
+  }
+}
+
+/** Identifies a request for idempotency: same mutation, same caller, same input (the key aside). */
+function fingerprint(mutation: string, input: CommandInput, principal: Principal): string {
+  const { idempotencyKey: _key, ...rest } = input;
+  const plain: unknown = JSON.parse(JSON.stringify(rest)); // Dates to ISO strings
+  return createHash('sha256')
+    .update(canonicalJson({ mutation, actor: principal.actor, input: plain }))
+    .digest('hex');
+}
