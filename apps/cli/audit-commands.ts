@@ -1,6 +1,7 @@
 /**
  * The audit commands of the CLI (`verify`, `export`, `verify-bundle`), thin over libs/audit.
- * Each prints to `out` and returns the exit code: 0 done and valid, 1 a broken chain or bundle.
+ * Each prints its result to `out` and its progress to `progress`, and returns the exit code:
+ * 0 done and valid, 1 a broken chain or bundle.
  */
 import type { EventStore } from '../../libs/event-store/index.js';
 import {
@@ -42,8 +43,12 @@ const TAIL_CAVEAT =
   'A chain cannot show a stream tail rewritten or dropped as a whole: compare the head hashes ' +
   'with those of an audit bundle exported earlier.\n';
 
-export async function runVerify(store: EventStore, out: NodeJS.WritableStream): Promise<number> {
-  const report = await verifyStore(store, progressLine(out, 'events checked'));
+export async function runVerify(
+  store: EventStore,
+  out: NodeJS.WritableStream,
+  progress: NodeJS.WritableStream,
+): Promise<number> {
+  const report = await verifyStore(store, progressLine(progress, 'events checked'));
   if (report.firstBroken !== null) {
     const { streamId, version, position, problem } = report.firstBroken;
     out.write(`BROKEN: stream ${streamId}, version ${version} (position ${position}): ${problem}\n`);
@@ -61,8 +66,14 @@ export async function runExport(
   store: EventStore,
   args: ExportArgs,
   out: NodeJS.WritableStream,
+  progress: NodeJS.WritableStream,
 ): Promise<number> {
-  const manifest = await exportBundle(store, args.target, args.outDir, progressLine(out, 'events exported'));
+  const manifest = await exportBundle(
+    store,
+    args.target,
+    args.outDir,
+    progressLine(progress, 'events exported'),
+  );
   out.write(
     `Exported ${manifest.eventCount} events of ${manifest.streams.length} streams to ${args.outDir}\n` +
       `Digest: ${manifest.digest}\n` +
@@ -71,8 +82,12 @@ export async function runExport(
   return 0;
 }
 
-export async function runVerifyBundle(dir: string, out: NodeJS.WritableStream): Promise<number> {
-  const report = await verifyBundle(dir, progressLine(out, 'events checked'));
+export async function runVerifyBundle(
+  dir: string,
+  out: NodeJS.WritableStream,
+  progress: NodeJS.WritableStream,
+): Promise<number> {
+  const report = await verifyBundle(dir, progressLine(progress, 'events checked'));
   if (report.problem !== null) {
     const { file, line, link, message } = report.problem;
     out.write(`INVALID bundle ${dir}: ${file}${line === null ? '' : ` line ${line}`}: ${message}\n`);

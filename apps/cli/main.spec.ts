@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { EVENTS_FILE } from '../../libs/audit/bundle.js';
+import { tamper } from '../../libs/audit/testing/ledger-file.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, rebuild } from '../../libs/read-models/index.js';
 import { registerProjector } from '../../libs/read-models/read-model-db.js';
@@ -19,9 +21,16 @@ describe('the operator CLI', () => {
 
   /** Runs the compiled CLI on the temporary data dir. */
   function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    return runIn(dataDir, ...args);
+  }
+
+  function runIn(
+    ledgerDataDir: string,
+    ...args: string[]
+  ): { status: number | null; stdout: string; stderr: string } {
     return spawnSync(process.execPath, [cli, ...args], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, LEDGER_DATA_DIR: dataDir },
+      env: { PATH: process.env.PATH, LEDGER_DATA_DIR: ledgerDataDir },
     });
   }
 
@@ -48,6 +57,9 @@ describe('the operator CLI', () => {
       'rebuild',
       'status',
       'replay <incidentId>',
+      'verify ',
+      'export (--incident <id> | --all) --out <dir>',
+      'verify-bundle <dir>',
       'Stop the API server',
       'LEDGER_DATA_DIR',
     ]) {
@@ -55,15 +67,25 @@ describe('the operator CLI', () => {
     }
   });
 
-  test.each(['', 'frobnicate', 'replay', 'replay a b', 'status now', 'rebuild --fast'])(
-    'usage errors exit with 2: "%s"',
-    (line) => {
-      const { status, stderr } = run(...line.split(' ').filter((arg) => arg !== ''));
+  test.each([
+    '',
+    'frobnicate',
+    'replay',
+    'replay a b',
+    'status now',
+    'rebuild --fast',
+    'verify all',
+    'export',
+    'export --all',
+    'export --all --incident x --out b',
+    'export --out',
+    'verify-bundle',
+  ])('usage errors exit with 2: "%s"', (line) => {
+    const { status, stderr } = run(...line.split(' ').filter((arg) => arg !== ''));
 
-      expect(status).toBe(2);
-      expect(stderr).toContain('Usage: npm run cli');
-    },
-  );
+    expect(status).toBe(2);
+    expect(stderr).toContain('Usage: npm run cli');
+  });
 
   test('a bad configuration exits with 2 and names the setting', () => {
     const result = spawnSync(process.execPath, [cli, 'status'], {
@@ -135,5 +157,63 @@ describe('the operator CLI', () => {
     const unknown = run('replay', 'no-such-incident');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('No incident no-such-incident in the event store.');
+  });
+
+  describe('audit', () => {
+    test('verify passes an untouched store and names the first broken link of a tampered copy', async () => {
+      const untouched = run('verify');
+      expect(untouched.status).toBe(0);
+      expect(untouched.stdout).toContain(`OK: ${head} events in `);
+      expect(untouched.stdout).toContain('every hash chain holds');
+
+      const copy = join(dir, 'tampered');
+      cpSync(dataDir, copy, { recursive: true });
+      const [incidentId] = history.incidentIds;
+      const victim = `incident-${incidentId}`;
+      const store = SqliteEventStore.open(join(copy, 'events.db'));
+      const position = (await store.readStream(victim))[1].globalPosition;
+      await store.close();
+      tamper(join(copy, 'events.db'), (db) =>
+        db
+          .prepare("UPDATE events SET actor = 'someone else' WHERE stream_id = ? AND stream_version = 2")
+          .run(victim),
+      );
+      const broken = runIn(copy, 'verify');
+
+      expect(broken.status).toBe(1);
+      expect(broken.stdout).toContain(`BROKEN: stream ${victim}, version 2 (position ${position})`);
+      expect(broken.stdout).toMatch(/expected hash [0-9a-f]{64}\n {2}found hash {4}[0-9a-f]{64}\n/);
+    });
+
+    test('an exported bundle verifies with no database, and fails after a one-byte change', () => {
+      const [incidentId] = history.incidentIds;
+      const bundle = join(dir, 'bundle-one');
+
+      const exported = run('export', '--incident', incidentId, '--out', bundle);
+      expect(exported.status).toBe(0);
+      expect(exported.stdout).toMatch(/Exported \d+ events of 1 streams to .*\nDigest: [0-9a-f]{64}\n/);
+      // No LEDGER_DATA_DIR that exists: verify-bundle must not need one.
+      const verified = runIn(join(dir, 'nowhere'), 'verify-bundle', bundle);
+      expect(verified.status).toBe(0);
+      expect(verified.stdout).toContain(`OK: bundle ${bundle} holds`);
+
+      const events = join(bundle, EVENTS_FILE);
+      const bytes = readFileSync(events);
+      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+      writeFileSync(events, bytes);
+      const changed = runIn(join(dir, 'nowhere'), 'verify-bundle', bundle);
+      expect(changed.status).toBe(1);
+      expect(changed.stdout).toContain(`INVALID bundle ${bundle}: ${EVENTS_FILE}`);
+    });
+
+    test('export --all holds every stream of the store', () => {
+      const bundle = join(dir, 'bundle-all');
+
+      const exported = run('export', '--all', '--out', bundle);
+
+      expect(exported.status).toBe(0);
+      expect(exported.stdout).toContain(`Exported ${head} events of `);
+      expect(run('verify-bundle', bundle).status).toBe(0);
+    });
   });
 });

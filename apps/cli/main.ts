@@ -9,6 +9,7 @@ import {
   toTimelineEntry,
   type RebuildProgress,
 } from '../../libs/read-models/index.js';
+import { parseExportArgs, runExport, runVerify, runVerifyBundle } from './audit-commands.js';
 import { ConfigError, loadConfig, type LedgerConfig } from '../api/config/ledger-config.js';
 import { openEventStore } from '../api/event-store/event-store.module.js';
 
@@ -22,12 +23,20 @@ Commands:
   status                The read models' checkpoint, the event store's head and the lag.
   replay <incidentId>   The incident's history as a readable timeline, read from the
                         event store.
+  verify                Check every stream's hash chain; reports the first broken link
+                        (stream, version, position, expected and found hash). Exit 1 if broken.
+  export (--incident <id> | --all) --out <dir>
+                        Write a self-contained audit bundle: events.jsonl with every
+                        envelope and hash, and manifest.json with each stream's head hash
+                        and an overall digest.
+  verify-bundle <dir>   Check a bundle offline (no server, no database). Exit 1 if any byte
+                        of it was changed.
   --help, -h            This text.
 
 Configuration, as for the server: LEDGER_DATA_DIR (default ./data) holds read-models.db
 (and events.db for the embedded store); EVENTSTORE_URL selects KurrentDB.
 
-Exit codes: 0 done, 1 failed, 2 usage or configuration error.
+Progress goes to stderr. Exit codes: 0 done, 1 failed (or broken), 2 usage or configuration error.
 `;
 
 /** The command line is wrong: exit code 2 with the usage. */
@@ -40,6 +49,7 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const run = parseCommand(command, rest);
+  if ('offline' in run) return run.offline();
   const config = loadConfig();
   const store = await openEventStore(config);
   try {
@@ -49,7 +59,9 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-type Command = (config: LedgerConfig, store: EventStore) => Promise<number>;
+/** Most commands work on the configured event store; `offline` ones need neither it nor the config. */
+type Command =
+  ((config: LedgerConfig, store: EventStore) => Promise<number>) | { offline: () => Promise<number> };
 
 function parseCommand(command: string | undefined, args: string[]): Command {
   switch (command) {
@@ -64,10 +76,30 @@ function parseCommand(command: string | undefined, args: string[]): Command {
     case 'replay':
       if (args.length !== 1) throw new UsageError('replay takes one incident id');
       return (_, store) => replay(store, args[0]);
+    case 'verify':
+      if (args.length > 0) throw new UsageError('verify takes no arguments');
+      return (_, store) => runVerify(store, process.stdout, process.stderr);
+    case 'export': {
+      const exportArgs = usageOf(() => parseExportArgs(args));
+      return (_, store) => runExport(store, exportArgs, process.stdout, process.stderr);
+    }
+    case 'verify-bundle':
+      if (args.length !== 1) throw new UsageError('verify-bundle takes one bundle directory');
+      return { offline: () => runVerifyBundle(args[0], process.stdout, process.stderr) };
     case undefined:
       throw new UsageError('No command given');
     default:
       throw new UsageError(`Unknown command: ${command}`);
+  }
+}
+
+/** Turns parseExportArgs' RangeError into a usage error. */
+function usageOf<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
   }
 }
 
