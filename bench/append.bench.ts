@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewEvent } from '../libs/event-store/event-store.js';
 import { SqliteEventStore } from '../libs/event-store/sqlite/sqlite-event-store.js';
+import { stepProgress } from './bench-tools.js';
 
 const SEQUENTIAL_EVENTS = 2_000;
 const CONCURRENT_EVENTS = 20_480; // 320 per writer
@@ -20,11 +21,11 @@ export async function benchAppend(report: (line: string) => void): Promise<Recor
   const dir = mkdtempSync(join(tmpdir(), 'bench-append-'));
   try {
     const rate = async (name: string, events: number, run: (progress: Progress) => Promise<unknown>) => {
-      const progress = progressReporter(name, events);
+      const progress = stepProgress(name);
       const started = performance.now();
-      await run(progress);
+      await run((done) => progress.update(done / events));
       const perSecond = events / ((performance.now() - started) / 1000);
-      if (process.stderr.isTTY) process.stderr.write('\n');
+      progress.done();
       report(`${name}: ${events} events, ${Math.round(perSecond)} appends/s`);
       return perSecond;
     };
@@ -86,19 +87,8 @@ export async function benchAppend(report: (line: string) => void): Promise<Recor
   }
 }
 
+/** Called with the number of events done so far. */
 type Progress = (done: number) => void;
-
-/** Rewrites one stderr line at every 5% step (on a terminal; a log gets the report lines only). */
-function progressReporter(name: string, total: number): Progress {
-  let shown = -1;
-  return (done) => {
-    if (!process.stderr.isTTY) return;
-    const percent = Math.floor((done / total) * 20) * 5;
-    if (percent === shown) return;
-    shown = percent;
-    process.stderr.write(`\r  ${name}: ${percent}%`);
-  };
-}
 
 /** The same kind of event for both sides: a status update of about 300 bytes of JSON. */
 function benchEvent(): NewEvent {

@@ -1,4 +1,5 @@
 import { benchAppend } from './append.bench.js';
+import { benchReadModels } from './read-models.bench.js';
 
 /**
  * Runs the benchmarks: `npm run bench` (all) or `npm run bench -- <name filter>`.
@@ -6,6 +7,7 @@ import { benchAppend } from './append.bench.js';
  */
 const benchmarks: Record<string, (report: (line: string) => void) => Promise<Record<string, number>>> = {
   'Event store appends (issue 2)': benchAppend,
+  'Read models (issue 3)': benchReadModels,
 };
 
 const filter = process.argv[2]?.toLowerCase() ?? '';
