@@ -6,6 +6,10 @@ export const ROLES_KEY = 'ledger:roles';
 /** The roles allowed to call a resolver; `admin` may always. Without it, any authenticated key may. */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 
+// The groups below are the role matrix of docs/roles.md; change both together.
+
 /** Who may write to an incident, and who may only speak to customers about it. */
 export const RESPONDERS: Role[] = ['responder'];
 export const COMMUNICATORS: Role[] = ['responder', 'communicator'];
+/** Who may grant compensation: money leaves the company, so admins alone (admin is always allowed). */
+export const COMPENSATION_GRANTERS: Role[] = [];

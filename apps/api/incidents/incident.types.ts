@@ -2,6 +2,13 @@ import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { DateTime, JSONScalar } from '../graphql/scalars.js';
 import type { IncidentRole, IncidentStatus, ServiceImpact, Severity } from '../../../libs/domain/index.js';
 import { IncidentRoleEnum, IncidentStatusEnum, ServiceImpactEnum, SeverityEnum } from '../graphql/enums.js';
+import {
+  CompensationGrant,
+  CustomerFeedback,
+  Postmortem,
+  PreventiveMeasure,
+  RootCause,
+} from './post-incident.types.js';
 
 @ObjectType({ description: 'One stored event with its full envelope.' })
 export class IncidentEvent {
@@ -93,6 +100,18 @@ export class Incident {
   minutesToMitigate!: number | null;
   @Field(() => Float, { description: 'From the start to the resolution, or to now while unresolved.' })
   minutesOpen!: number;
+  @Field(() => [RootCause]) rootCauses!: RootCause[];
+  @Field(() => [PreventiveMeasure]) preventiveMeasures!: PreventiveMeasure[];
+  @Field(() => Postmortem, { nullable: true }) postmortem!: Postmortem | null;
+  @Field(() => [CompensationGrant]) compensations!: CompensationGrant[];
+  @Field(() => [CustomerFeedback]) feedback!: CustomerFeedback[];
+  @Field(() => Float, { nullable: true, description: 'Of the feedback ratings; null without feedback.' })
+  averageRating!: number | null;
+  @Field(() => DateTime, { nullable: true }) closedAt!: string | null;
+  @Field(() => Int, { description: 'The communication policy version the incident is judged by.' })
+  communicationPolicyVersion!: number;
+  @Field(() => Int, { description: 'The compensation policy version its grants are judged by.' })
+  compensationPolicyVersion!: number;
 }
 
 @ObjectType()

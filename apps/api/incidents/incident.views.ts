@@ -2,6 +2,7 @@ import type { IncidentRole, IncidentState } from '../../../libs/domain/index.js'
 import type { StoredEvent } from '../../../libs/event-store/index.js';
 import type { IncidentRecord } from '../../../libs/read-models/index.js';
 import type { Incident, IncidentEvent } from './incident.types.js';
+import { toPostIncidentView } from './post-incident.views.js';
 
 type IncidentRecordExtras = Omit<IncidentRecord, keyof IncidentState>;
 
@@ -46,6 +47,7 @@ export function toIncidentView(state: IncidentState & Partial<IncidentRecordExtr
     minutesToAcknowledge: state.acknowledgedAt ? minutesBetween(startedAt, state.acknowledgedAt) : null,
     minutesToMitigate: state.mitigatedAt ? minutesBetween(startedAt, state.mitigatedAt) : null,
     minutesOpen: minutesBetween(startedAt, state.resolvedAt ?? now),
+    ...toPostIncidentView(state, now),
   };
 }
 

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { ConsistencyTimeoutError } from '../../../libs/read-models/index.js';
-import type { IncidentCommand, IncidentState } from '../../../libs/domain/index.js';
 import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import type { CommandInput } from '../commands/command-input.js';
-import { CommandSender } from '../commands/command-sender.js';
-import type { ExecutionResult } from '../commands/execute-stream-command.js';
-import { INCIDENTS } from '../commands/stream-types.js';
 import { COMMUNICATORS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
 import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
@@ -27,16 +21,15 @@ import {
   SetResolutionEstimateInput,
   WithdrawWorkaroundInput,
 } from './incident.inputs.js';
+import { IncidentMutations } from './incident-mutations.js';
 import { Incident, IncidentEvent, IncidentPayload } from './incident.types.js';
 import { toEventView, toIncidentView } from './incident.views.js';
 
-type CommandBody = Pick<IncidentCommand, 'type' | 'data'>;
-
-/** Incident mutations: each maps its input to a domain command and sends it down the CommandBus. */
+/** Incident queries, and the mutations of the outage itself: each maps its input to a domain command. */
 @Resolver(() => Incident)
 export class IncidentsResolver {
   constructor(
-    private readonly commands: CommandSender,
+    private readonly mutations: IncidentMutations,
     private readonly reads: ConsistentReads,
   ) {}
 
@@ -77,7 +70,7 @@ export class IncidentsResolver {
   ) {
     const incidentId = randomUUID();
     const { title, severity, summary, services } = input;
-    return this.send('declareIncident', incidentId, input, principal, context, {
+    return this.mutations.send('declareIncident', incidentId, input, principal, context, {
       type: 'DeclareIncident',
       data: { incidentId, title, severity, summary, services },
     });
@@ -90,7 +83,7 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('acknowledgeIncident', input.incidentId, input, principal, context, {
+    return this.mutations.send('acknowledgeIncident', input.incidentId, input, principal, context, {
       type: 'AcknowledgeIncident',
       data: {},
     });
@@ -104,7 +97,7 @@ export class IncidentsResolver {
     @Context() context: LedgerContext,
   ) {
     const { role, assignee } = input;
-    return this.send('assignRole', input.incidentId, input, principal, context, {
+    return this.mutations.send('assignRole', input.incidentId, input, principal, context, {
       type: 'AssignRole',
       data: { role, assignee },
     });
@@ -118,7 +111,7 @@ export class IncidentsResolver {
     @Context() context: LedgerContext,
   ) {
     const { severity, reason } = input;
-    return this.send('changeSeverity', input.incidentId, input, principal, context, {
+    return this.mutations.send('changeSeverity', input.incidentId, input, principal, context, {
       type: 'ChangeSeverity',
       data: { severity, reason },
     });
@@ -132,7 +125,7 @@ export class IncidentsResolver {
     @Context() context: LedgerContext,
   ) {
     const { service, impact } = input;
-    return this.send('changeServiceImpact', input.incidentId, input, principal, context, {
+    return this.mutations.send('changeServiceImpact', input.incidentId, input, principal, context, {
       type: 'ChangeServiceImpact',
       data: { service, impact },
     });
@@ -146,7 +139,7 @@ export class IncidentsResolver {
     @Context() context: LedgerContext,
   ) {
     const { status, message, channels, visibility, nextUpdateInMinutes } = input;
-    return this.send('postStatusUpdate', input.incidentId, input, principal, context, {
+    return this.mutations.send('postStatusUpdate', input.incidentId, input, principal, context, {
       type: 'PostStatusUpdate',
       data: { status, message, channels, visibility, nextUpdateInMinutes },
     });
@@ -159,7 +152,7 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('addInternalNote', input.incidentId, input, principal, context, {
+    return this.mutations.send('addInternalNote', input.incidentId, input, principal, context, {
       type: 'AddInternalNote',
       data: { note: input.note },
     });
@@ -172,7 +165,7 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('setResolutionEstimate', input.incidentId, input, principal, context, {
+    return this.mutations.send('setResolutionEstimate', input.incidentId, input, principal, context, {
       type: 'SetResolutionEstimate',
       data: { estimatedResolutionAt: input.estimatedResolutionAt.toISOString(), reason: input.reason },
     });
@@ -185,7 +178,7 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('offerWorkaround', input.incidentId, input, principal, context, {
+    return this.mutations.send('offerWorkaround', input.incidentId, input, principal, context, {
       type: 'OfferWorkaround',
       data: { workaroundId: randomUUID(), description: input.description },
     });
@@ -199,7 +192,7 @@ export class IncidentsResolver {
     @Context() context: LedgerContext,
   ) {
     const { workaroundId, reason } = input;
-    return this.send('withdrawWorkaround', input.incidentId, input, principal, context, {
+    return this.mutations.send('withdrawWorkaround', input.incidentId, input, principal, context, {
       type: 'WithdrawWorkaround',
       data: { workaroundId, reason },
     });
@@ -212,7 +205,7 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('mitigateIncident', input.incidentId, input, principal, context, {
+    return this.mutations.send('mitigateIncident', input.incidentId, input, principal, context, {
       type: 'MitigateIncident',
       data: { summary: input.summary },
     });
@@ -225,7 +218,7 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('resolveIncident', input.incidentId, input, principal, context, {
+    return this.mutations.send('resolveIncident', input.incidentId, input, principal, context, {
       type: 'ResolveIncident',
       data: { summary: input.summary },
     });
@@ -238,50 +231,9 @@ export class IncidentsResolver {
     @CurrentPrincipal() principal: Principal,
     @Context() context: LedgerContext,
   ) {
-    return this.send('reopenIncident', input.incidentId, input, principal, context, {
+    return this.mutations.send('reopenIncident', input.incidentId, input, principal, context, {
       type: 'ReopenIncident',
       data: { reason: input.reason },
     });
-  }
-
-  /** Stamps who and when (from the key and the server clock), then runs the command. */
-  private async send(
-    mutation: string,
-    incidentId: string,
-    input: CommandInput & { expectedVersion?: number },
-    principal: Principal,
-    context: LedgerContext,
-    body: CommandBody,
-  ): Promise<IncidentPayload> {
-    const result = await this.commands.send(
-      INCIDENTS,
-      { mutation, id: incidentId, input, principal, context },
-      body,
-    );
-    return {
-      incident: await this.consistentIncident(context, result),
-      version: result.version,
-      position: result.position.toString(),
-    };
-  }
-
-  /**
-   * The payload's incident from the read models, once they include what was just written, so that
-   * the payload and every later read of this request agree. If they lag more than the consistency
-   * timeout, the write side's state answers instead: the command is done and must not look failed.
-   */
-  private async consistentIncident(
-    context: LedgerContext,
-    result: ExecutionResult<IncidentState>,
-  ): Promise<Incident> {
-    requireConsistency(context, result.position);
-    const now = new Date().toISOString();
-    try {
-      const record = (await this.reads.queries(context)).incident(result.id);
-      if (record) return toIncidentView(record, now);
-    } catch (error) {
-      if (!(error instanceof ConsistencyTimeoutError)) throw error;
-    }
-    return toIncidentView(result.state, now);
   }
 }
