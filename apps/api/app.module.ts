@@ -15,7 +15,9 @@ import { EventStoreModule } from './event-store/event-store.module.js';
 import { FeedModule } from './feed/feed.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IncidentsModule } from './incidents/incidents.module.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
 import { ReadModelsModule } from './read-models/read-models.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
@@ -63,6 +65,8 @@ export class AppModule {
         FeedModule,
         AuditModule,
         IncidentsModule,
+        WebhooksModule,
+        NotificationsModule,
       ],
     };
   }

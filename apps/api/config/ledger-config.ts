@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from '../../../libs/webhooks/delivery-policy.js';
 
 export type Role = 'responder' | 'communicator' | 'auditor' | 'admin';
 export const ROLES: readonly Role[] = ['responder', 'communicator', 'auditor', 'admin'];
@@ -17,6 +18,20 @@ export interface LedgerConfig {
   /** KurrentDB connection string; null means the embedded SQLite store. */
   eventStoreUrl: string | null;
   logLevel: string;
+  /** Attempts, backoff and deadlines of webhook deliveries and customer notifications. */
+  delivery: DeliveryPolicy;
+  /** The most bytes read from a webhook receiver's response. */
+  webhookMaxResponseBytes: number;
+  /** The EMAIL channel's SMTP server; null: emails go to the log adapter. */
+  smtp: SmtpConfig | null;
+  /** The WEBHOOK notification channel's receiver; null: the log adapter. */
+  notificationWebhook: { url: string; secret: string } | null;
+}
+
+export interface SmtpConfig {
+  url: string;
+  from: string;
+  to: string[];
 }
 
 export class ConfigError extends Error {
@@ -43,7 +58,110 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     apiKeys: parseApiKeys(env.LEDGER_API_KEYS),
     eventStoreUrl: parseEventStoreUrl(env.EVENTSTORE_URL),
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    delivery: parseDeliveryPolicy(env),
+    webhookMaxResponseBytes: parseInteger(
+      env,
+      'LEDGER_WEBHOOK_MAX_RESPONSE_BYTES',
+      65_536,
+      0,
+      100 * 1024 * 1024,
+    ),
+    smtp: parseSmtp(env),
+    notificationWebhook: parseNotificationWebhook(env),
   };
+}
+
+function parseDeliveryPolicy(env: NodeJS.ProcessEnv): DeliveryPolicy {
+  const baseDelayMs = parseInteger(
+    env,
+    'LEDGER_DELIVERY_BASE_DELAY_MS',
+    DEFAULT_DELIVERY_POLICY.baseDelayMs,
+    0,
+    3_600_000,
+  );
+  const maxDelayMs = parseInteger(
+    env,
+    'LEDGER_DELIVERY_MAX_DELAY_MS',
+    DEFAULT_DELIVERY_POLICY.maxDelayMs,
+    0,
+    86_400_000,
+  );
+  if (maxDelayMs < baseDelayMs) {
+    throw new ConfigError(
+      'LEDGER_DELIVERY_MAX_DELAY_MS',
+      'must not be less than LEDGER_DELIVERY_BASE_DELAY_MS',
+    );
+  }
+  return {
+    maxAttempts: parseInteger(
+      env,
+      'LEDGER_DELIVERY_MAX_ATTEMPTS',
+      DEFAULT_DELIVERY_POLICY.maxAttempts,
+      1,
+      1_000,
+    ),
+    baseDelayMs,
+    maxDelayMs,
+    timeoutMs: parseInteger(env, 'LEDGER_DELIVERY_TIMEOUT_MS', DEFAULT_DELIVERY_POLICY.timeoutMs, 1, 600_000),
+    concurrency: parseInteger(
+      env,
+      'LEDGER_DELIVERY_CONCURRENCY',
+      DEFAULT_DELIVERY_POLICY.concurrency,
+      1,
+      100,
+    ),
+  };
+}
+
+function parseInteger(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+const EMAIL = /^[^\s@,<>]+@[^\s@,<>]+$/;
+
+function parseSmtp(env: NodeJS.ProcessEnv): SmtpConfig | null {
+  const url = env.LEDGER_SMTP_URL?.trim();
+  if (!url) return null;
+  if (!/^smtps?:\/\/[^/]+/.test(url))
+    throw new ConfigError('LEDGER_SMTP_URL', 'must start with smtp:// or smtps://');
+  const from = env.LEDGER_SMTP_FROM?.trim() || 'incident-ledger@localhost';
+  if (!EMAIL.test(from)) throw new ConfigError('LEDGER_SMTP_FROM', 'must be an email address');
+  const to = (env.LEDGER_SMTP_TO ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter((address) => address !== '');
+  if (to.length === 0 || !to.every((address) => EMAIL.test(address))) {
+    throw new ConfigError('LEDGER_SMTP_TO', 'must list the recipients of customer emails, comma-separated');
+  }
+  return { url, from, to };
+}
+
+function parseNotificationWebhook(env: NodeJS.ProcessEnv): { url: string; secret: string } | null {
+  const url = env.LEDGER_NOTIFICATION_WEBHOOK_URL?.trim();
+  const secret = env.LEDGER_NOTIFICATION_WEBHOOK_SECRET ?? '';
+  if (!url) return null;
+  if (!/^https?:\/\/[^/]+/.test(url)) {
+    throw new ConfigError('LEDGER_NOTIFICATION_WEBHOOK_URL', 'must start with http:// or https://');
+  }
+  if (secret.length < MIN_KEY_LENGTH) {
+    throw new ConfigError(
+      'LEDGER_NOTIFICATION_WEBHOOK_SECRET',
+      `must be at least ${MIN_KEY_LENGTH} characters`,
+    );
+  }
+  return { url, secret };
 }
 
 function parsePort(value: string | undefined): number {

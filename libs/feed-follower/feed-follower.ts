@@ -1,0 +1,161 @@
+import type { EventStore, StoredEvent } from '../event-store/index.js';
+
+/** What a FeedFollower drives: a checkpoint and the work that moves it. */
+export interface FeedConsumer {
+  /** The checkpoint as stored (null = before the first event); read at start and after every failure. */
+  readCheckpoint(): bigint | null;
+  /**
+   * Handles a batch and stores its last position as the new checkpoint, atomically with the work
+   * it records, so that a crash at any instant loses nothing. Must fail when the stored checkpoint
+   * is no longer `from` (another writer moved it).
+   */
+  handleBatch(events: StoredEvent[], from: bigint | null): void | Promise<void>;
+}
+
+export interface FeedFollowerOptions {
+  /** The most events one batch holds (default 200). */
+  batchSize?: number;
+  /** Pause before following the feed again after a failure (default 1,000 ms). */
+  retryDelayMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Follows the event store's feed for a dispatcher (webhooks, notifications): catch-up from the
+ * consumer's stored checkpoint, then live, in batches of what is immediately available. After a
+ * failure it waits and resumes from the stored checkpoint, which is the truth.
+ */
+export class FeedFollower {
+  private readonly batchSize: number;
+  private readonly retryDelayMs: number;
+  private handled: bigint | null;
+  private readonly reached = new Set<{ position: bigint; done: () => void }>();
+  private stopping: AbortController | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly consumer: FeedConsumer,
+    private readonly options: FeedFollowerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 200;
+    this.retryDelayMs = options.retryDelayMs ?? 1_000;
+    this.handled = consumer.readCheckpoint();
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = new AbortController();
+    this.loop = this.followUntil(this.stopping.signal);
+  }
+
+  /** Returns once the batch in hand is handled. */
+  async stop(): Promise<void> {
+    this.stopping?.abort();
+    await this.loop;
+    this.loop = null;
+  }
+
+  /** Resolves true once the event at `position` is handled, false after `timeoutMs`. */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.handled !== null && this.handled >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const entry = { position, done: () => settle(true) };
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const settle = (reached: boolean) => {
+        clearTimeout(timer);
+        this.reached.delete(entry);
+        resolve(reached);
+      };
+      this.reached.add(entry);
+    });
+  }
+
+  private async followUntil(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.followOnce(signal);
+      } catch (error) {
+        this.options.onError?.(error);
+        await pause(this.retryDelayMs, signal);
+      }
+    }
+  }
+
+  private async followOnce(signal: AbortSignal): Promise<void> {
+    this.markHandled(this.consumer.readCheckpoint());
+    const subscription = new AbortController();
+    try {
+      const feed = this.store.subscribe(this.handled, {
+        signal: AbortSignal.any([signal, subscription.signal]),
+      });
+      for await (const batch of inBatches(feed, this.batchSize)) {
+        await this.consumer.handleBatch(batch, this.handled);
+        this.markHandled(batch[batch.length - 1].globalPosition);
+      }
+    } finally {
+      subscription.abort();
+    }
+    if (!signal.aborted) throw new Error("The event store's feed ended");
+  }
+
+  private markHandled(position: bigint | null): void {
+    this.handled = position;
+    if (position === null) return;
+    for (const entry of this.reached) if (entry.position <= position) entry.done();
+  }
+}
+
+/**
+ * Groups an endless feed into batches: each holds what has arrived by the next turn of the event
+ * loop, up to `maxSize`, so that a catch-up commits in large transactions and a live follower
+ * handles every event as soon as it arrives. The caller ends the source (by its abort signal).
+ */
+export async function* inBatches<T>(source: AsyncIterable<T>, maxSize: number): AsyncGenerator<T[]> {
+  const iterator = source[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  try {
+    for (;;) {
+      const first = await pending;
+      if (first.done) return;
+      const batch = [first.value];
+      pending = iterator.next();
+      let ended = false;
+      while (batch.length < maxSize) {
+        const next = await Promise.race([pending, turnEnd()]);
+        if (next === TURN_END) break;
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        batch.push(next.value);
+        pending = iterator.next();
+      }
+      yield batch;
+      if (ended) return;
+    }
+  } finally {
+    // The source ends when its subscription's signal aborts; a read left pending then is moot.
+    pending.catch(() => undefined);
+  }
+}
+
+const TURN_END = Symbol('turn end');
+
+function turnEnd(): Promise<typeof TURN_END> {
+  return new Promise((resolve) => setImmediate(resolve, TURN_END));
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, ms);
+    signal.addEventListener('abort', finish, { once: true });
+    function finish() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,70 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** Where a dispatcher is in the feed: one row, NULL before the first event (decimal text, as KurrentDB positions are u64). */
+const CHECKPOINT_SCHEMA = `
+  CREATE TABLE checkpoint (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    position TEXT
+  ) STRICT;
+  INSERT INTO checkpoint (id, position) VALUES (1, NULL);
+`;
+
+/** Another writer moved the checkpoint since this one read it: its batch was rolled back. */
+export class CheckpointMovedError extends Error {
+  constructor(file: string, expected: bigint | null) {
+    super(
+      `The checkpoint of ${file} is no longer at ${expected ?? 'the start'}: another process wrote to it`,
+    );
+    this.name = 'CheckpointMovedError';
+  }
+}
+
+/**
+ * Opens a dispatcher's own SQLite file in the data dir (webhooks.db, notifications.db), creating
+ * it with `schema` and a checkpoint table when missing. The file is created readable by its owner
+ * only (SQLite gives the -wal and -shm files the same mode), as it may hold secrets. WAL with
+ * synchronous=FULL: an acknowledged registration or delivery outcome survives a power cut.
+ */
+export function openLocalDb(file: string, schema: string, schemaVersion: number): Database.Database {
+  mkdirSync(dirname(file), { recursive: true });
+  closeSync(openSync(file, 'a', 0o600));
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > schemaVersion) {
+      throw new Error(`${file} has schema version ${version}; this release reads up to ${schemaVersion}`);
+    }
+    if (version === 0) {
+      db.transaction(() => {
+        db.exec(CHECKPOINT_SCHEMA + schema);
+        db.pragma(`user_version = ${schemaVersion}`);
+      }).immediate();
+    }
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export function readCheckpoint(db: Database.Database): bigint | null {
+  const { position } = db.prepare('SELECT position FROM checkpoint').get() as { position: string | null };
+  return position === null ? null : BigInt(position);
+}
+
+/**
+ * Moves the checkpoint from `expected` to `position`, inside the caller's transaction. Throws
+ * CheckpointMovedError when it is no longer at `expected`, so that two dispatchers on one file can
+ * never handle the same event twice.
+ */
+export function advanceCheckpoint(db: Database.Database, expected: bigint | null, position: bigint): void {
+  const { changes } = db
+    .prepare('UPDATE checkpoint SET position = ? WHERE position IS ?')
+    .run(position.toString(), expected?.toString() ?? null);
+  if (changes !== 1) throw new CheckpointMovedError(db.name, expected);
+}

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { incidentStreamId, type Channel, type CustomerUpdatePublished } from '../domain/index.js';
+import {
+  VersionConflictError,
+  type EventStore,
+  type NewEvent,
+  type StoredEvent,
+} from '../event-store/index.js';
+import { retryDelayMs, type DeliveryPolicy } from '../webhooks/delivery-policy.js';
+import { DeliveryPump, type Outbox } from '../webhooks/delivery-pump.js';
+import { FeedFollower } from '../feed-follower/feed-follower.js';
+import { advanceCheckpoint, openLocalDb, readCheckpoint } from '../feed-follower/local-db.js';
+import type { ChannelAdapters } from './channel-adapter.js';
+import {
+  evolveNotification,
+  initialNotificationState,
+  NOTIFICATION_STREAM_PREFIX,
+  notificationId,
+  notificationStreamId,
+  type NotificationEvent,
+  type NotificationState,
+  type RecordedNotificationEvent,
+} from './notification.js';
+import { decideNotification, type NotificationCommand } from './notification.decide.js';
+import {
+  NotificationIndex,
+  NOTIFICATIONS_FILE,
+  NOTIFICATIONS_SCHEMA,
+  NOTIFICATIONS_SCHEMA_VERSION,
+  type DueNotification,
+} from './notification-index.js';
+
+/** The actor of the notification events: the server itself, not a person. */
+export const NOTIFICATION_ACTOR = 'notification-dispatcher';
+
+const CHANNELS: Channel[] = ['EMAIL', 'SMS', 'SOCIAL', 'WEBSITE', 'IN_APP', 'WEBHOOK'];
+const INCIDENT_STREAM_PREFIX = incidentStreamId('');
+
+export interface NotificationDispatcherOptions {
+  policy: DeliveryPolicy;
+  adapters: ChannelAdapters;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Turns every public customer update into one notification per channel it asked for, and
+ * delivers them through the channels' adapters. The outbox is the event store itself: each
+ * notification is a stream (NotificationQueued, NotificationAttemptFailed, NotificationDelivered,
+ * NotificationAbandoned), so its history is hash-chained and audited like the incident's.
+ *
+ * The follower queues (an append that only succeeds on a new stream, so a batch handled again
+ * after a crash queues nothing twice) and indexes the notification streams in notifications.db,
+ * with its checkpoint in the same transaction. The pump attempts what the index says is due,
+ * judges the outcome against the stream (the truth) and appends it.
+ */
+export class NotificationDispatcher implements Outbox<DueNotification> {
+  readonly index: NotificationIndex;
+  private readonly follower: FeedFollower;
+  private readonly pump: DeliveryPump<DueNotification>;
+  private readonly indexBatch: Database.Transaction<(events: StoredEvent[], from: bigint | null) => void>;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: Database.Database,
+    private readonly options: NotificationDispatcherOptions,
+  ) {
+    this.index = new NotificationIndex(db);
+    this.indexBatch = db.transaction((events: StoredEvent[], from: bigint | null) => {
+      advanceCheckpoint(db, from, events[events.length - 1].globalPosition);
+      for (const event of events)
+        if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) this.index.apply(event);
+    });
+    this.follower = new FeedFollower(
+      store,
+      {
+        readCheckpoint: () => readCheckpoint(db),
+        handleBatch: (events, from) => this.handleBatch(events, from),
+      },
+      { onError: options.onError },
+    );
+    this.pump = new DeliveryPump(this, options.policy.concurrency, options.onError);
+  }
+
+  /** Opens LEDGER_DATA_DIR/notifications.db (creating it when missing). */
+  static open(
+    dataDir: string,
+    store: EventStore,
+    options: NotificationDispatcherOptions,
+  ): NotificationDispatcher {
+    const db = openLocalDb(
+      path.join(dataDir, NOTIFICATIONS_FILE),
+      NOTIFICATIONS_SCHEMA,
+      NOTIFICATIONS_SCHEMA_VERSION,
+    );
+    return new NotificationDispatcher(store, db, options);
+  }
+
+  start(): void {
+    this.follower.start();
+    this.pump.start();
+  }
+
+  /** Stops following and attempting; attempts in flight are abandoned unrecorded, to be made again. */
+  async stop(): Promise<void> {
+    await this.follower.stop();
+    await this.pump.stop();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  lanes(): string[] {
+    return CHANNELS;
+  }
+
+  due(lane: string, now: number, limit: number): DueNotification[] {
+    return this.index.due(lane as Channel, now, limit);
+  }
+
+  nextDueAfter(now: number): number | null {
+    return this.index.nextDueAfter(now);
+  }
+
+  async attempt(due: DueNotification, signal: AbortSignal): Promise<void> {
+    const stream = await this.store.readStream(due.streamId);
+    const state = stream.reduce(
+      (current, event) => evolveNotification(current, event as unknown as RecordedNotificationEvent),
+      initialNotificationState(),
+    );
+    if (state.status !== 'PENDING' || Date.parse(state.nextAttemptAt!) > Date.now()) {
+      // The index lags behind the stream (another process recorded an outcome): let it catch up.
+      await this.follower.waitFor(stream[stream.length - 1].globalPosition, this.options.policy.timeoutMs);
+      return;
+    }
+    const command = await this.send(state, signal);
+    // Shutting down: the attempt is made again after the restart (at least once).
+    if (signal.aborted) return;
+    const position = await this.append(due.streamId, command, state, due.correlationId);
+    // The slot stays taken until the index shows the outcome, so the attempt is not made twice.
+    if (position !== null) await this.follower.waitFor(position, this.options.policy.timeoutMs);
+  }
+
+  /** Sends through the channel's adapter; the outcome as the command that records it. */
+  private async send(state: NotificationState, signal: AbortSignal): Promise<NotificationCommand> {
+    const { policy, adapters } = this.options;
+    const adapter = adapters[state.channel!];
+    const attempt = state.attempts + 1;
+    const metadata = this.metadata();
+    try {
+      const { detail } = await adapter.send(
+        {
+          notificationId: state.notificationId,
+          incidentId: state.incidentId,
+          channel: state.channel!,
+          incidentStatus: state.incidentStatus!,
+          message: state.message,
+          attempt,
+        },
+        signal,
+      );
+      return { type: 'RecordDelivery', data: { attempt, adapter: adapter.name, detail }, metadata };
+    } catch (error) {
+      const retryAt = new Date(Date.now() + retryDelayMs(policy, attempt)).toISOString();
+      return {
+        type: 'RecordAttemptFailure',
+        data: { attempt, error: describe(error), retryAt, maxAttempts: policy.maxAttempts },
+        metadata,
+      };
+    }
+  }
+
+  private async handleBatch(events: StoredEvent[], from: bigint | null): Promise<void> {
+    for (const event of events) {
+      if (event.type === 'CustomerUpdatePublished' && event.streamId.startsWith(INCIDENT_STREAM_PREFIX)) {
+        await this.queueNotifications(event);
+      }
+    }
+    this.indexBatch.immediate(events, from);
+    this.pump.wake();
+  }
+
+  /** One notification per channel of a public update; internal updates are not for customers. */
+  private async queueNotifications(update: StoredEvent): Promise<void> {
+    const data = update.data as CustomerUpdatePublished['data'];
+    if (data.visibility !== 'PUBLIC') return;
+    for (const channel of new Set(data.channels)) {
+      const id = notificationId(update.eventId, channel);
+      const command: NotificationCommand = {
+        type: 'QueueNotification',
+        data: {
+          notificationId: id,
+          incidentId: update.streamId.slice(INCIDENT_STREAM_PREFIX.length),
+          updateEventId: update.eventId,
+          updateVersion: update.streamVersion,
+          channel,
+          incidentStatus: data.status,
+          message: data.message,
+        },
+        metadata: this.metadata(),
+      };
+      await this.append(
+        notificationStreamId(id),
+        command,
+        initialNotificationState(),
+        update.correlationId,
+        update.eventId,
+      );
+    }
+  }
+
+  /**
+   * Decides and appends at the stream version the decision was made on. Null when another writer
+   * got there first (a batch handled again after a crash, a second server): its outcome stands.
+   */
+  private async append(
+    streamId: string,
+    command: NotificationCommand,
+    state: NotificationState,
+    correlationId: string,
+    causationId: string | null = null,
+  ): Promise<bigint | null> {
+    const events: NotificationEvent[] = decideNotification(command, state);
+    const envelopes: NewEvent[] = events.map((event) => ({
+      eventId: randomUUID(),
+      type: event.type,
+      schemaVersion: 1,
+      data: event.data as Record<string, unknown>,
+      occurredAt: command.metadata.occurredAt,
+      actor: NOTIFICATION_ACTOR,
+      correlationId,
+      causationId,
+      idempotencyKey: null,
+      requestFingerprint: null,
+    }));
+    try {
+      return (await this.store.appendToStream(streamId, envelopes, state.version)).position;
+    } catch (error) {
+      if (error instanceof VersionConflictError) return null;
+      throw error;
+    }
+  }
+
+  private metadata() {
+    const now = new Date().toISOString();
+    return { actor: NOTIFICATION_ACTOR, occurredAt: now, now };
+  }
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.slice(0, 500);
+}

@@ -1,0 +1,345 @@
+import type Database from 'better-sqlite3';
+import type { WebhookRegisteredData } from './webhook-events.js';
+
+/** The webhooks' own SQLite file, beside the event store's in LEDGER_DATA_DIR. */
+export const WEBHOOKS_FILE = 'webhooks.db';
+
+export const WEBHOOKS_SCHEMA_VERSION = 1;
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED_WILL_RETRY' | 'GAVE_UP';
+
+const OPEN = `status IN ('PENDING', 'FAILED_WILL_RETRY')`;
+
+export const WEBHOOKS_SCHEMA = `
+  -- Registrations: url, filters and times from the log (WebhookRegistered / WebhookRemoved),
+  -- the secret from the mutation that registered the webhook on this data dir.
+  CREATE TABLE webhooks (
+    id          TEXT    PRIMARY KEY,
+    url         TEXT    NOT NULL,
+    event_types TEXT    NOT NULL,
+    incident_id TEXT,
+    created_at  TEXT    NOT NULL,
+    -- NULL when the webhook was registered on another data dir: it cannot be signed here.
+    secret      TEXT,
+    -- 1 from the dispatcher's handling of WebhookRegistered to that of WebhookRemoved: the
+    -- events in between, and only they, get deliveries.
+    listening   INTEGER NOT NULL DEFAULT 0,
+    removed_at  TEXT
+  ) STRICT;
+  -- The outbox and the delivery log. seq is the order of creation, which is the feed's.
+  CREATE TABLE deliveries (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    webhook_id      TEXT    NOT NULL,
+    position        TEXT    NOT NULL,
+    event_id        TEXT    NOT NULL,
+    event_type      TEXT    NOT NULL,
+    stream_id       TEXT    NOT NULL,
+    incident_id     TEXT,
+    body            TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    -- Epoch milliseconds.
+    next_attempt_at INTEGER NOT NULL,
+    created_at      TEXT    NOT NULL,
+    -- An event queued twice for one webhook fails the batch instead of being delivered twice.
+    UNIQUE (webhook_id, event_id)
+  ) STRICT;
+  CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, seq);
+  CREATE INDEX deliveries_open_by_stream ON deliveries (webhook_id, stream_id, seq) WHERE ${OPEN};
+  CREATE INDEX deliveries_open_by_due ON deliveries (next_attempt_at) WHERE ${OPEN};
+  CREATE TABLE delivery_attempts (
+    delivery_id  TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL,
+    attempted_at TEXT    NOT NULL,
+    status_code  INTEGER,
+    error        TEXT,
+    latency_ms   INTEGER NOT NULL,
+    PRIMARY KEY (delivery_id, attempt)
+  ) STRICT, WITHOUT ROWID;
+`;
+
+export interface Webhook {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  incidentId: string | null;
+  createdAt: string;
+  removedAt: string | null;
+  /** Deliveries are made: not removed, and its secret is known here. */
+  active: boolean;
+}
+
+/** A webhook as the dispatcher matches events against it. */
+export interface ListeningWebhook {
+  id: string;
+  eventTypes: string[];
+  incidentId: string | null;
+}
+
+/** An open delivery, with what its attempt needs. */
+export interface DueDelivery {
+  id: string;
+  eventId: string;
+  url: string;
+  secret: string;
+  body: string;
+  attempts: number;
+}
+
+export interface NewDelivery {
+  id: string;
+  webhookId: string;
+  position: string;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  incidentId: string | null;
+  body: string;
+  nextAttemptAt: number;
+  createdAt: string;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  attemptedAt: string;
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+}
+
+export interface Delivery {
+  id: string;
+  webhookId: string;
+  position: string;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  incidentId: string | null;
+  status: DeliveryStatus;
+  createdAt: string;
+  /** When the next attempt is due; null once delivered or given up. */
+  nextAttemptAt: string | null;
+  attempts: DeliveryAttempt[];
+}
+
+interface WebhookRow {
+  id: string;
+  url: string;
+  event_types: string;
+  incident_id: string | null;
+  created_at: string;
+  secret: string | null;
+  removed_at: string | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  webhook_id: string;
+  position: string;
+  event_id: string;
+  event_type: string;
+  stream_id: string;
+  incident_id: string | null;
+  status: DeliveryStatus;
+  created_at: string;
+  next_attempt_at: number;
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  attempted_at: string;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+}
+
+// Every way of saving a registration inserts the whole row, so that it does not matter whether
+// the mutation or the dispatcher gets there first; each then sets only what it knows.
+const UPSERT = `
+  INSERT INTO webhooks (id, url, event_types, incident_id, created_at, secret, listening, removed_at)
+  VALUES (@id, @url, @eventTypes, @incidentId, @createdAt, @secret, @listening, @removedAt)
+  ON CONFLICT (id) DO UPDATE SET `;
+
+type Registration = { id: string; createdAt: string } & WebhookRegisteredData;
+
+/** The statements on webhooks.db. Writes run in the caller's transaction when there is one. */
+export class WebhookDb {
+  private readonly statements;
+
+  constructor(readonly db: Database.Database) {
+    this.statements = {
+      saveSecret: db.prepare(UPSERT + 'secret = excluded.secret'),
+      startListening: db.prepare(UPSERT + 'listening = 1'),
+      markRemoved: db.prepare(UPSERT + 'removed_at = excluded.removed_at'),
+      stopListening: db.prepare('UPDATE webhooks SET listening = 0, removed_at = ? WHERE id = ?'),
+      giveUpOpen: db.prepare(`UPDATE deliveries SET status = 'GAVE_UP' WHERE webhook_id = ? AND ${OPEN}`),
+      webhook: db.prepare<[string], WebhookRow>('SELECT * FROM webhooks WHERE id = ?'),
+      webhooks: db.prepare<[], WebhookRow>('SELECT * FROM webhooks ORDER BY created_at, id'),
+      listening: db.prepare<[], WebhookRow>('SELECT * FROM webhooks WHERE listening = 1'),
+      active: db.prepare<[], { id: string }>(
+        'SELECT id FROM webhooks WHERE secret IS NOT NULL AND removed_at IS NULL',
+      ),
+      insertDelivery: db.prepare(
+        `INSERT INTO deliveries (id, webhook_id, position, event_id, event_type, stream_id, incident_id,
+           body, status, next_attempt_at, created_at)
+         VALUES (@id, @webhookId, @position, @eventId, @eventType, @streamId, @incidentId, @body, 'PENDING',
+           @nextAttemptAt, @createdAt)`,
+      ),
+      // The oldest open delivery of each of the webhook's streams, if due.
+      due: db.prepare<[{ webhookId: string; now: number; limit: number }], DueDelivery>(
+        `SELECT d.id, d.event_id AS eventId, w.url, w.secret, d.body, d.attempts
+         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.webhook_id = @webhookId AND d.${OPEN} AND d.next_attempt_at <= @now
+           AND w.secret IS NOT NULL AND w.removed_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM deliveries e
+                           WHERE e.webhook_id = @webhookId AND e.stream_id = d.stream_id AND e.${OPEN} AND e.seq < d.seq)
+         ORDER BY d.seq LIMIT @limit`,
+      ),
+      nextDue: db.prepare<[number], { at: number | null }>(
+        `SELECT MIN(d.next_attempt_at) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.${OPEN} AND d.next_attempt_at > ? AND w.secret IS NOT NULL AND w.removed_at IS NULL`,
+      ),
+      insertAttempt: db.prepare(
+        `INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, status_code, error, latency_ms)
+         VALUES (@deliveryId, @attempt, @attemptedAt, @statusCode, @error, @latencyMs)`,
+      ),
+      // Only an open delivery: one given up meanwhile (its webhook removed) stays given up.
+      updateDelivery: db.prepare(
+        `UPDATE deliveries SET status = @status, attempts = @attempt, next_attempt_at = @nextAttemptAt
+         WHERE id = @deliveryId AND ${OPEN}`,
+      ),
+      deliveries: db.prepare<[string, number], DeliveryRow>(
+        'SELECT * FROM deliveries WHERE webhook_id = ? ORDER BY seq DESC LIMIT ?',
+      ),
+      attemptsOf: db.prepare<[string], AttemptRow>(
+        `SELECT * FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))
+         ORDER BY delivery_id, attempt`,
+      ),
+    };
+  }
+
+  /** The mutation that registered the webhook keeps its secret. */
+  saveSecret(registration: Registration, secret: string): void {
+    this.statements.saveSecret.run(row(registration, { secret }));
+  }
+
+  /** The dispatcher reached WebhookRegistered: the events after it are for this webhook. */
+  startListening(registration: Registration): void {
+    this.statements.startListening.run(row(registration, { listening: 1 }));
+  }
+
+  /** The mutation that removed the webhook: no more attempts from now on. */
+  markRemoved(registration: Registration, removedAt: string): void {
+    this.statements.markRemoved.run(row(registration, { removedAt }));
+  }
+
+  /** The dispatcher reached WebhookRemoved: no more deliveries, and the open ones are given up. */
+  stopListening(id: string, removedAt: string): void {
+    this.statements.stopListening.run(removedAt, id);
+    this.statements.giveUpOpen.run(id);
+  }
+
+  webhook(id: string): Webhook | null {
+    const found = this.statements.webhook.get(id);
+    return found ? toWebhook(found) : null;
+  }
+
+  webhooks(): Webhook[] {
+    return this.statements.webhooks.all().map(toWebhook);
+  }
+
+  listening(): ListeningWebhook[] {
+    return this.statements.listening.all().map(toWebhook);
+  }
+
+  activeIds(): string[] {
+    return this.statements.active.all().map(({ id }) => id);
+  }
+
+  insertDelivery(delivery: NewDelivery): void {
+    this.statements.insertDelivery.run(delivery);
+  }
+
+  due(webhookId: string, now: number, limit: number): DueDelivery[] {
+    return this.statements.due.all({ webhookId, now, limit });
+  }
+
+  nextDueAfter(now: number): number | null {
+    return this.statements.nextDue.get(now)?.at ?? null;
+  }
+
+  /** Logs an attempt and moves its delivery on, in one transaction. */
+  readonly recordAttempt = (
+    deliveryId: string,
+    attempt: DeliveryAttempt,
+    status: DeliveryStatus,
+    nextAttemptAt: number,
+  ): void =>
+    this.db.transaction(() => {
+      this.statements.insertAttempt.run({ deliveryId, ...attempt });
+      this.statements.updateDelivery.run({ deliveryId, status, attempt: attempt.attempt, nextAttemptAt });
+    })();
+
+  /** The newest `first` deliveries of a webhook, newest first, with their attempts. */
+  deliveries(webhookId: string, first: number): Delivery[] {
+    const rows = this.statements.deliveries.all(webhookId, first);
+    const attempts = new Map<string, DeliveryAttempt[]>();
+    for (const found of this.statements.attemptsOf.all(JSON.stringify(rows.map((r) => r.id)))) {
+      const list = attempts.get(found.delivery_id) ?? [];
+      list.push({
+        attempt: found.attempt,
+        attemptedAt: found.attempted_at,
+        statusCode: found.status_code,
+        error: found.error,
+        latencyMs: found.latency_ms,
+      });
+      attempts.set(found.delivery_id, list);
+    }
+    return rows.map((found) => ({
+      id: found.id,
+      webhookId: found.webhook_id,
+      position: found.position,
+      eventId: found.event_id,
+      eventType: found.event_type,
+      streamId: found.stream_id,
+      incidentId: found.incident_id,
+      status: found.status,
+      createdAt: found.created_at,
+      nextAttemptAt:
+        found.status === 'PENDING' || found.status === 'FAILED_WILL_RETRY'
+          ? new Date(found.next_attempt_at).toISOString()
+          : null,
+      attempts: attempts.get(found.id) ?? [],
+    }));
+  }
+}
+
+function row(
+  registration: Registration,
+  set: { secret?: string; listening?: number; removedAt?: string },
+): Record<string, unknown> {
+  return {
+    id: registration.id,
+    url: registration.url,
+    eventTypes: JSON.stringify(registration.eventTypes),
+    incidentId: registration.incidentId,
+    createdAt: registration.createdAt,
+    secret: set.secret ?? null,
+    listening: set.listening ?? 0,
+    removedAt: set.removedAt ?? null,
+  };
+}
+
+function toWebhook(found: WebhookRow): Webhook {
+  return {
+    id: found.id,
+    url: found.url,
+    eventTypes: JSON.parse(found.event_types) as string[],
+    incidentId: found.incident_id,
+    createdAt: found.created_at,
+    removedAt: found.removed_at,
+    active: found.secret !== null && found.removed_at === null,
+  };
+}

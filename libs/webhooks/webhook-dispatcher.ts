@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { EventStore, StoredEvent } from '../event-store/index.js';
+import { retryDelayMs, type DeliveryPolicy } from './delivery-policy.js';
+import { DeliveryPump, type Outbox } from './delivery-pump.js';
+import { FeedFollower } from '../feed-follower/feed-follower.js';
+import { postJson } from './http-post.js';
+import { advanceCheckpoint, openLocalDb, readCheckpoint } from '../feed-follower/local-db.js';
+import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+import {
+  WEBHOOKS_FILE,
+  WEBHOOKS_SCHEMA,
+  WEBHOOKS_SCHEMA_VERSION,
+  WebhookDb,
+  type DueDelivery,
+} from './webhook-db.js';
+import {
+  deliveryBody,
+  incidentIdOf,
+  WEBHOOK_REGISTERED,
+  WEBHOOK_REMOVED,
+  WEBHOOK_STREAM_PREFIX,
+  type WebhookRegisteredData,
+} from './webhook-events.js';
+
+export interface WebhookDispatcherOptions {
+  policy: DeliveryPolicy;
+  /** The most response bytes read from a receiver. */
+  maxResponseBytes: number;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Turns the feed into signed webhook deliveries. The follower queues, for every event, one
+ * delivery per matching webhook, and commits them with its checkpoint in one transaction of
+ * webhooks.db: a restart neither skips nor queues twice. The pump then attempts them, in order per
+ * stream (per incident) and webhook, retrying with backoff; each webhook is its own lane, so a
+ * failing receiver only ever delays itself.
+ */
+export class WebhookDispatcher implements Outbox<DueDelivery> {
+  readonly webhooks: WebhookDb;
+  private readonly follower: FeedFollower;
+  private readonly pump: DeliveryPump<DueDelivery>;
+  private readonly queueBatch: Database.Transaction<(events: StoredEvent[], from: bigint | null) => void>;
+
+  constructor(
+    store: EventStore,
+    private readonly db: Database.Database,
+    private readonly options: WebhookDispatcherOptions,
+  ) {
+    this.webhooks = new WebhookDb(db);
+    this.queueBatch = db.transaction((events: StoredEvent[], from: bigint | null) => {
+      advanceCheckpoint(db, from, events[events.length - 1].globalPosition);
+      for (const event of events) this.queue(event);
+    });
+    this.follower = new FeedFollower(
+      store,
+      {
+        readCheckpoint: () => readCheckpoint(db),
+        handleBatch: (events, from) => {
+          this.queueBatch.immediate(events, from);
+          this.pump.wake();
+        },
+      },
+      { onError: options.onError },
+    );
+    this.pump = new DeliveryPump(this, options.policy.concurrency, options.onError);
+  }
+
+  /** Opens LEDGER_DATA_DIR/webhooks.db (creating it when missing). */
+  static open(dataDir: string, store: EventStore, options: WebhookDispatcherOptions): WebhookDispatcher {
+    const db = openLocalDb(path.join(dataDir, WEBHOOKS_FILE), WEBHOOKS_SCHEMA, WEBHOOKS_SCHEMA_VERSION);
+    return new WebhookDispatcher(store, db, options);
+  }
+
+  start(): void {
+    this.follower.start();
+    this.pump.start();
+  }
+
+  /** Stops following and attempting; attempts in flight are abandoned unrecorded, to be made again. */
+  async stop(): Promise<void> {
+    await this.follower.stop();
+    await this.pump.stop();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  lanes(): string[] {
+    return this.webhooks.activeIds();
+  }
+
+  due(lane: string, now: number, limit: number): DueDelivery[] {
+    return this.webhooks.due(lane, now, limit);
+  }
+
+  nextDueAfter(now: number): number | null {
+    return this.webhooks.nextDueAfter(now);
+  }
+
+  async attempt(delivery: DueDelivery, signal: AbortSignal): Promise<void> {
+    const attempt = delivery.attempts + 1;
+    const attemptedAt = new Date().toISOString();
+    const outcome = await postJson(
+      delivery.url,
+      delivery.body,
+      {
+        [SIGNATURE_HEADER]: signWebhook(delivery.secret, delivery.body),
+        'X-Ledger-Delivery-Id': delivery.id,
+        'X-Ledger-Event-Id': delivery.eventId,
+        'X-Ledger-Attempt': String(attempt),
+      },
+      { timeoutMs: this.options.policy.timeoutMs, maxResponseBytes: this.options.maxResponseBytes, signal },
+    );
+    // Shutting down: the attempt is made again after the restart (at least once).
+    if (signal.aborted) return;
+    const { policy } = this.options;
+    const delivered = outcome.error === null;
+    const status = delivered ? 'DELIVERED' : attempt >= policy.maxAttempts ? 'GAVE_UP' : 'FAILED_WILL_RETRY';
+    this.webhooks.recordAttempt(
+      delivery.id,
+      { attempt, attemptedAt, ...outcome },
+      status,
+      Date.now() + (status === 'FAILED_WILL_RETRY' ? retryDelayMs(policy, attempt) : 0),
+    );
+  }
+
+  private queue(event: StoredEvent): void {
+    if (event.streamId.startsWith(WEBHOOK_STREAM_PREFIX)) {
+      this.applyRegistration(event);
+      return;
+    }
+    const incidentId = incidentIdOf(event);
+    const createdAt = new Date().toISOString();
+    for (const webhook of this.webhooks.listening()) {
+      if (webhook.eventTypes.length > 0 && !webhook.eventTypes.includes(event.type)) continue;
+      if (webhook.incidentId !== null && webhook.incidentId !== incidentId) continue;
+      this.webhooks.insertDelivery({
+        id: randomUUID(),
+        webhookId: webhook.id,
+        position: event.globalPosition.toString(),
+        eventId: event.eventId,
+        eventType: event.type,
+        streamId: event.streamId,
+        incidentId,
+        body: deliveryBody(event),
+        nextAttemptAt: Date.now(),
+        createdAt,
+      });
+    }
+  }
+
+  /** Registrations take effect at their place in the feed: a webhook gets the events after it. */
+  private applyRegistration(event: StoredEvent): void {
+    const id = event.streamId.slice(WEBHOOK_STREAM_PREFIX.length);
+    if (event.type === WEBHOOK_REGISTERED) {
+      this.webhooks.startListening({
+        id,
+        createdAt: event.recordedAt,
+        ...(event.data as WebhookRegisteredData),
+      });
+    } else if (event.type === WEBHOOK_REMOVED) {
+      this.webhooks.stopListening(id, event.recordedAt);
+    }
+  }
+}
