@@ -5,6 +5,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { CqrsModule } from '@nestjs/cqrs';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
+import { AccountabilityModule } from './accountability/accountability.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -15,6 +16,7 @@ import { EventStoreModule } from './event-store/event-store.module.js';
 import { FeedModule } from './feed/feed.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IncidentsModule } from './incidents/incidents.module.js';
+import { MaintenanceModule } from './maintenance/maintenance.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { ReadModelsModule } from './read-models/read-models.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
@@ -65,6 +67,8 @@ export class AppModule {
         FeedModule,
         AuditModule,
         IncidentsModule,
+        AccountabilityModule,
+        MaintenanceModule,
         WebhooksModule,
         NotificationsModule,
       ],

@@ -2,8 +2,13 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openReadModelDb, READ_MODELS_FILE } from './read-model-db.js';
 import { ReadModelQueries } from './read-model-queries.js';
+import { AccountabilityQueries } from './accountability-queries.js';
+import { MaintenanceQueries } from './maintenance-queries.js';
 
 export * from './read-model.types.js';
+export * from './accountability.types.js';
+export { AccountabilityQueries, type MetricsQuery } from './accountability-queries.js';
+export { MaintenanceQueries, MAX_MAINTENANCES } from './maintenance-queries.js';
 export { ConsistencyTimeoutError, ProjectionRunner, projectionStatus } from './projection-runner.js';
 export type { ProjectionProgress, ProjectionRunnerOptions } from './projection-runner.js';
 export { rebuild, type RebuildProgress } from './rebuild.js';
@@ -18,6 +23,9 @@ export interface ReadModels {
   /** The connection: hand it to a ProjectionRunner (and to `rebuild`, when nothing else uses it). */
   db: Database.Database;
   queries: ReadModelQueries;
+  /** Incident metrics, communication compliance, overdue updates and the post-incident catalogs. */
+  accountability: AccountabilityQueries;
+  maintenances: MaintenanceQueries;
   close(): void;
 }
 
@@ -28,5 +36,12 @@ export interface ReadModels {
 export function openReadModels(dataDirOrFile: string): ReadModels {
   const file = dataDirOrFile.endsWith('.db') ? dataDirOrFile : join(dataDirOrFile, READ_MODELS_FILE);
   const db = openReadModelDb(file);
-  return { file, db, queries: new ReadModelQueries(db), close: () => db.close() };
+  return {
+    file,
+    db,
+    queries: new ReadModelQueries(db),
+    accountability: new AccountabilityQueries(db),
+    maintenances: new MaintenanceQueries(db),
+    close: () => db.close(),
+  };
 }

@@ -11,7 +11,7 @@ export const READ_MODELS_FILE = 'read-models.db';
  * read models are derived data: the runner then rebuilds them by catching up from the start of
  * the log); a file of a newer release is refused.
  */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /** Bookkeeping, kept across rebuilds. */
 const BOOKKEEPING_SCHEMA = `
@@ -39,6 +39,15 @@ const READ_MODEL_TABLES = [
   'timeline',
   'customer_updates',
   'eta_revisions',
+  'incident_facts',
+  'recurrence_keys',
+  'root_causes',
+  'preventive_measures',
+  'postmortems',
+  'compensations',
+  'customer_feedback',
+  'maintenances',
+  'maintenance_services',
 ];
 
 // Instants that queries sort or filter on are also kept as epoch milliseconds (*_ms, and the
@@ -112,6 +121,95 @@ const READ_MODEL_SCHEMA = `
     estimated_resolution_at TEXT    NOT NULL,
     reason                  TEXT    NOT NULL
   ) STRICT;
+  -- One row per incident: what the domain's measureIncident and complianceOf make of its events,
+  -- so that incidentMetrics and overdueUpdates aggregate rows instead of replaying streams. Worked
+  -- out as of the incident's latest occurredAt (never the wall clock: a rebuild must give the same
+  -- rows); what changes with the clock alone is kept apart (running_due_ms, next_update_due_ms).
+  CREATE TABLE incident_facts (
+    incident_id             TEXT    PRIMARY KEY,
+    severity                TEXT    NOT NULL,
+    started_ms              INTEGER NOT NULL,
+    -- UTC "YYYY-MM" of the start, the MONTH group.
+    month                   TEXT    NOT NULL,
+    mtta_minutes            REAL,
+    first_update_minutes    REAL,
+    mitigate_minutes        REAL,
+    mttr_minutes            REAL,
+    first_eta_error_minutes REAL,
+    final_eta_error_minutes REAL,
+    eta_revisions           INTEGER,
+    -- Cadence intervals judged, the running one (last public update to now, while open) included…
+    cadence_judged          INTEGER NOT NULL,
+    -- …the gaps among the finished ones…
+    cadence_closed_gaps     INTEGER NOT NULL,
+    -- …and when the running one becomes a gap; NULL when there is none.
+    running_due_ms          INTEGER,
+    -- What the policy demands next (first update or cadence) while open; NULL when nothing is owed.
+    next_update_due_ms      INTEGER,
+    -- 1 when it has a (root-cause category, service) pair that can recur.
+    recurrence_judged       INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  -- Every (root-cause category, service) pair of every incident, with the incident's start: the
+  -- primary key finds "the same pair, started earlier within N days" with one range read.
+  CREATE TABLE recurrence_keys (
+    category    TEXT    NOT NULL,
+    service     TEXT    NOT NULL,
+    started_ms  INTEGER NOT NULL,
+    incident_id TEXT    NOT NULL,
+    PRIMARY KEY (category, service, started_ms, incident_id)
+  ) STRICT, WITHOUT ROWID;
+  -- The post-incident catalogs, one row per item as the domain's state holds it (latest revision).
+  -- Keyed by incident first, so that rewriting an incident's rows is a range of the primary key.
+  CREATE TABLE root_causes (
+    incident_id   TEXT    NOT NULL,
+    root_cause_id TEXT    NOT NULL,
+    category      TEXT    NOT NULL,
+    started_ms    INTEGER NOT NULL,
+    root_cause    TEXT    NOT NULL,
+    PRIMARY KEY (incident_id, root_cause_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE preventive_measures (
+    incident_id TEXT    NOT NULL,
+    measure_id  TEXT    NOT NULL,
+    owner       TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    due_ms      INTEGER NOT NULL,
+    measure     TEXT    NOT NULL,
+    PRIMARY KEY (incident_id, measure_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE postmortems (
+    incident_id  TEXT    PRIMARY KEY,
+    published_ms INTEGER NOT NULL,
+    postmortem   TEXT    NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE compensations (
+    incident_id TEXT    NOT NULL,
+    grant_id    TEXT    NOT NULL,
+    segment     TEXT,
+    granted_ms  INTEGER NOT NULL,
+    grant_data  TEXT    NOT NULL,
+    PRIMARY KEY (incident_id, grant_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE customer_feedback (
+    incident_id TEXT    NOT NULL,
+    feedback_id TEXT    NOT NULL,
+    rating      INTEGER NOT NULL,
+    feedback    TEXT    NOT NULL,
+    PRIMARY KEY (incident_id, feedback_id)
+  ) STRICT, WITHOUT ROWID;
+  -- Scheduled maintenance: the MaintenanceState as JSON, and what the filters read.
+  CREATE TABLE maintenances (
+    id              TEXT    PRIMARY KEY,
+    status          TEXT    NOT NULL,
+    window_start_ms INTEGER NOT NULL,
+    window_end_ms   INTEGER NOT NULL,
+    record          TEXT    NOT NULL
+  ) STRICT;
+  CREATE TABLE maintenance_services (
+    service        TEXT NOT NULL,
+    maintenance_id TEXT NOT NULL,
+    PRIMARY KEY (service, maintenance_id)
+  ) STRICT, WITHOUT ROWID;
 `;
 
 // Separate from the tables so that a rebuild can create them once the rows are in: building an
@@ -129,6 +227,18 @@ const READ_MODEL_INDEXES = `
   CREATE UNIQUE INDEX timeline_by_version ON timeline (incident_id, version);
   CREATE UNIQUE INDEX customer_updates_by_version ON customer_updates (incident_id, version);
   CREATE UNIQUE INDEX eta_revisions_by_version ON eta_revisions (incident_id, version);
+  CREATE INDEX incident_facts_by_start ON incident_facts (started_ms);
+  CREATE INDEX incident_facts_by_next_update ON incident_facts (next_update_due_ms)
+    WHERE next_update_due_ms IS NOT NULL;
+  CREATE INDEX recurrence_keys_by_incident ON recurrence_keys (incident_id);
+  CREATE INDEX root_causes_by_start ON root_causes (started_ms);
+  CREATE INDEX preventive_measures_by_owner ON preventive_measures (owner, due_ms);
+  CREATE INDEX preventive_measures_by_due ON preventive_measures (due_ms);
+  CREATE INDEX open_preventive_measures_by_due ON preventive_measures (due_ms, incident_id)
+    WHERE status IN ('PLANNED', 'IN_PROGRESS');
+  CREATE INDEX postmortems_by_publication ON postmortems (published_ms);
+  CREATE INDEX compensations_by_grant ON compensations (granted_ms);
+  CREATE INDEX maintenances_by_window ON maintenances (window_start_ms, window_end_ms);
 `;
 
 /**

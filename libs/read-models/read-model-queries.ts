@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { incidentStreamId, type ServiceImpact, type Visibility } from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
+import { SqlStatements, type Parameter } from './sql-statements.js';
 import type {
   CommunicationsLog,
   CustomerUpdateEntry,
@@ -41,8 +42,6 @@ const IMPACT_RANK: Record<ServiceImpact, number> = {
   PARTIAL_OUTAGE: 3,
   MAJOR_OUTAGE: 4,
 };
-
-type Parameter = string | number | null;
 
 interface RecordRow {
   id: string;
@@ -103,15 +102,16 @@ interface EtaRow {
  * their nested fields costs a bounded number of queries.
  */
 export class ReadModelQueries {
-  private statementsRun = 0;
-  /** Prepared statements by SQL text: the incident filters make a few distinct ones. */
-  private readonly statements = new Map<string, Database.Statement>();
+  /** The incident filters make a few distinct statements. */
+  private readonly statements: SqlStatements;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.statements = new SqlStatements(db);
+  }
 
   /** SQL statements executed so far. */
   get queryCount(): number {
-    return this.statementsRun;
+    return this.statements.count;
   }
 
   incident(id: string): IncidentRecord | null {
@@ -302,13 +302,7 @@ export class ReadModelQueries {
   }
 
   private all<Row>(sql: string, parameters: Parameter[]): Row[] {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    this.statementsRun += 1;
-    return statement.all(...parameters) as Row[];
+    return this.statements.all<Row>(sql, parameters);
   }
 }
 

@@ -20,7 +20,7 @@ const REBUILD_PAGE_SIZE = 5_000;
  * Drops every read model and replays the whole log into them. It all happens in ONE transaction,
  * so that a crash or an error leaves the previous read models (and their checkpoint) as they
  * were, and readers on other connections go on seeing them until the commit. The indexes are
- * built once the rows are in. `db` must be a connection of its own: it is inside the
+ * built once the log's rows are in. `db` must be a connection of its own: it is inside the
  * transaction between the awaits.
  */
 export async function rebuild(
@@ -42,8 +42,10 @@ export async function rebuild(
       progress.position = page[page.length - 1].globalPosition;
       onProgress({ ...progress });
     }
-    writer.flush();
+    // The indexes are built once the log's rows are in, and before the flush: the incident facts
+    // read each incident's timeline by its index.
     createReadModelIndexes(db);
+    writer.flush();
     if (progress.position !== null) writer.advanceCheckpoint(null, progress.position);
     db.exec('COMMIT');
   } catch (error) {

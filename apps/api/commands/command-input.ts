@@ -1,5 +1,5 @@
-import { Field, InputType } from '@nestjs/graphql';
-import { IsDate, IsOptional, MaxLength } from 'class-validator';
+import { Field, InputType, Int } from '@nestjs/graphql';
+import { IsDate, IsInt, IsOptional, MaxLength, Min } from 'class-validator';
 import { DateTime } from '../graphql/scalars.js';
 
 // Sane maxima: generous for people, tight enough that nobody stores a novel in a title.
@@ -28,4 +28,17 @@ export abstract class CommandInput {
   @IsOptional()
   @MaxLength(NAME_MAX)
   idempotencyKey?: string;
+}
+
+/** A command on an existing stream (an incident, a maintenance), optionally at a version. */
+@InputType({ isAbstract: true })
+export abstract class StreamActionInput extends CommandInput {
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Fail with VERSION_CONFLICT unless the incident or maintenance is at this version.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  expectedVersion?: number;
 }

@@ -30,6 +30,7 @@ import {
 } from '../graphql/enums.js';
 import {
   CommandInput,
+  StreamActionInput,
   NAME_MAX,
   REASON_MAX,
   SERVICE_NAME,
@@ -58,17 +59,8 @@ export class DeclareIncidentInput extends CommandInput {
 
 /** Acknowledge and any other action that needs nothing but the incident. */
 @InputType()
-export class IncidentActionInput extends CommandInput {
+export class IncidentActionInput extends StreamActionInput {
   @Field(() => ID) @IsUUID() incidentId!: string;
-
-  @Field(() => Int, {
-    nullable: true,
-    description: 'Fail with VERSION_CONFLICT unless the incident is at it.',
-  })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  expectedVersion?: number;
 }
 
 @InputType()

@@ -17,7 +17,7 @@ import { DateTime } from '../graphql/scalars.js';
 
 /** The fields of a root-cause analysis, shared by the current one and each of its versions. */
 @ObjectType({ isAbstract: true })
-abstract class RootCauseAnalysis {
+export abstract class RootCauseAnalysis {
   @Field(() => RootCauseCategoryEnum) category!: RootCauseCategory;
   @Field(() => String) description!: string;
   @Field(() => [String]) contributingFactors!: string[];

@@ -42,7 +42,7 @@ export function toPostIncidentView(state: IncidentState, now: string): PostIncid
     postmortem: state.postmortem,
     compensations: state.compensations.map((grant) => ({
       ...grant,
-      followsPolicy: grant.creditPercent === grant.suggestedPercent,
+      followsPolicy: followsPolicy(grant),
     })),
     feedback: state.feedback,
     averageRating:
@@ -112,4 +112,9 @@ export function toCompensationSuggestion(
       suggestedPercent: suggestCompensation(policy, outageMinutes, name),
     })),
   };
+}
+
+/** A grant follows its policy when it is exactly the percent the policy suggested. */
+export function followsPolicy(grant: { creditPercent: number | null; suggestedPercent: number }): boolean {
+  return grant.creditPercent === grant.suggestedPercent;
 }

@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import { ProjectionRunner, type ReadModelQueries, type ReadModels } from '../../../libs/read-models/index.js';
+import {
+  ProjectionRunner,
+  type AccountabilityQueries,
+  type MaintenanceQueries,
+  type ReadModelQueries,
+  type ReadModels,
+} from '../../../libs/read-models/index.js';
 import type { StoredEvent } from '../../../libs/event-store/index.js';
 import type { LedgerContext } from '../graphql/context.js';
 
@@ -19,10 +25,28 @@ export class ConsistentReads {
 
   /** Waits (bounded; ConsistencyTimeoutError after CONSISTENCY_TIMEOUT_MS) for the context's position. */
   async queries(context: LedgerContext): Promise<ReadModelQueries> {
+    return (await this.caughtUp(context)).queries;
+  }
+
+  /** Metrics, compliance, overdue updates and the post-incident catalogs, as queries() waits. */
+  async accountability(context: LedgerContext): Promise<AccountabilityQueries> {
+    return (await this.caughtUp(context)).accountability;
+  }
+
+  async maintenances(context: LedgerContext): Promise<MaintenanceQueries> {
+    return (await this.caughtUp(context)).maintenances;
+  }
+
+  /** The accountability queries without waiting: for work outside any request (the overdue watcher). */
+  get latestAccountability(): AccountabilityQueries {
+    return this.readModels.accountability;
+  }
+
+  private async caughtUp(context: LedgerContext): Promise<ReadModels> {
     if (context.consistentWith !== null) {
       await this.runner.waitForPosition(context.consistentWith, CONSISTENCY_TIMEOUT_MS);
     }
-    return this.readModels.queries;
+    return this.readModels;
   }
 
   /** The events of an incident, batched with the other incidents of the request into one query. */

@@ -20,16 +20,19 @@ import type { IncidentSort, TimelineVisibility } from '../../../libs/read-models
 import type { Role } from '../config/ledger-config.js';
 
 /** Who may see internal timeline entries (notes, internal updates, roles): not communicators. */
-const INTERNAL_READERS: Role[] = ['responder', 'auditor', 'admin'];
+export const INTERNAL_READERS: Role[] = ['responder', 'auditor', 'admin'];
 
-const consistentWithArg = {
+export const consistentWithArg = {
   type: () => String,
   nullable: true,
   description: 'Wait (up to 2 s) until the read models include this position, as a mutation returned it.',
 } as const;
 
 /** Applies a query's `consistentWith` argument to the request. */
-function withConsistency(context: LedgerContext, consistentWith: string | null | undefined): LedgerContext {
+export function withConsistency(
+  context: LedgerContext,
+  consistentWith: string | null | undefined,
+): LedgerContext {
   if (consistentWith) requireConsistency(context, parsePosition(consistentWith, 'consistentWith'));
   return context;
 }

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../../event-store/index.js';
 import { CommunicationsProjection } from './communications.projection.js';
+import { IncidentFactsProjection } from './incident-facts.projection.js';
 import { IncidentsProjection } from './incidents.projection.js';
 import { toIncidentStreamEvent, type IncidentStreamEvent, type Projection } from './incident-stream-event.js';
+import { isMaintenanceEvent, MaintenancesProjection } from './maintenances.projection.js';
 import { TimelineProjection } from './timeline.projection.js';
 
 /** Another writer moved the checkpoint since this one read it: its batch was rolled back. */
@@ -22,6 +24,7 @@ export class CheckpointMovedError extends Error {
  */
 export class ReadModelWriter {
   private readonly projections: Projection[];
+  private readonly maintenances: MaintenancesProjection;
   private readonly moveCheckpoint: Database.Statement<[string, string | null]>;
 
   /** The read-model tables must exist: statements are prepared against them. */
@@ -30,23 +33,33 @@ export class ReadModelWriter {
       new IncidentsProjection(db),
       new TimelineProjection(db),
       new CommunicationsProjection(db),
+      // After the timeline: it reads each incident's events back from it.
+      new IncidentFactsProjection(db),
     ];
+    this.maintenances = new MaintenancesProjection(db);
     this.moveCheckpoint = db.prepare('UPDATE checkpoint SET position = ? WHERE position IS ?');
   }
 
-  /** Applies events in the log's order; events of other streams (maintenance-…) are skipped. */
+  /** Applies events in the log's order; events of other streams, or of unknown types, are skipped. */
   apply(events: readonly StoredEvent[]): void {
     const incidentEvents: IncidentStreamEvent[] = [];
+    const maintenanceEvents: StoredEvent[] = [];
     for (const stored of events) {
       const event = toIncidentStreamEvent(stored);
       if (event !== null) incidentEvents.push(event);
+      else if (isMaintenanceEvent(stored)) maintenanceEvents.push(stored);
     }
     for (const projection of this.projections) projection.apply(incidentEvents);
+    this.maintenances.apply(maintenanceEvents);
   }
 
-  /** Writes what the projections hold in memory: call it before committing. */
+  /**
+   * Writes what the projections hold in memory: call it before committing, with the read models'
+   * indexes in place (the incident facts read each incident's timeline by its index).
+   */
   flush(): void {
     for (const projection of this.projections) projection.flush?.();
+    this.maintenances.flush();
   }
 
   /**

@@ -3,6 +3,7 @@ import {
   decide,
   decideMaintenance,
   evolve,
+  evolveMaintenance,
   evolveStored,
   incidentStreamId,
   initialIncidentState,
@@ -15,6 +16,7 @@ import {
   type IncidentRole,
   type IncidentState,
   type IncidentStatus,
+  type MaintenanceCommand,
   type PreventiveMeasureKind,
   type PreventiveMeasurePriority,
   type RootCauseCategory,
@@ -56,6 +58,7 @@ const ROLES: IncidentRole[] = ['INCIDENT_COMMANDER', 'COMMUNICATIONS_LEAD', 'TEC
 const ROOT_CAUSE_CATEGORIES: RootCauseCategory[] = ['CHANGE_DEPLOY', 'CONFIGURATION', 'CAPACITY', 'NETWORK'];
 const MEASURE_KINDS: PreventiveMeasureKind[] = ['PREVENT', 'DETECT', 'MITIGATE', 'PROCESS'];
 const MEASURE_PRIORITIES: PreventiveMeasurePriority[] = ['P1', 'P2', 'P3', 'P4'];
+const MEASURE_DUE_IN_MS = [60_000, 3_600_000, 7 * 86_400_000, 30 * 86_400_000];
 /** Segments of the current compensation policy, and one it does not know (refused). */
 const SEGMENTS = ['ENTERPRISE', 'BUSINESS', 'STANDARD', 'UNKNOWN'];
 const WORDS = [
@@ -90,7 +93,7 @@ export function seededRandom(seed: number): () => number {
  * acknowledged, escalated, updated on several channels, re-estimated, worked around, mitigated,
  * resolved and sometimes reopened, analysed (root causes, preventive measures), given a
  * postmortem, compensation and feedback, and closed, with some entries backdated; and a few
- * maintenance streams, which the incident read models must skip.
+ * maintenance streams (scheduled, rescheduled, started and completed, or cancelled).
  */
 export async function generateHistory(store: EventStore, options: HistoryOptions): Promise<GeneratedHistory> {
   const random = seededRandom(options.seed);
@@ -128,7 +131,7 @@ export async function generateHistory(store: EventStore, options: HistoryOptions
         active.splice(active.indexOf(id), 1);
       }
     }
-    if (random() < 0.02) await scheduleMaintenance(store, uuid(random), pick);
+    if (random() < 0.06) await scheduleMaintenance(store, uuid(random), random, pick);
   }
   const declared = [...states].filter(([, state]) => state.exists);
   return { incidentIds: declared.map(([id]) => id), events };
@@ -270,7 +273,8 @@ function analysisCommand(
           title: 'Add a canary stage',
           kind: pick(MEASURE_KINDS),
           owner: pick(ACTORS),
-          dueDate: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+          // Some fall due within the hour, so that the history has overdue measures too.
+          dueDate: new Date(Date.parse(metadata.occurredAt) + pick(MEASURE_DUE_IN_MS)).toISOString(),
           priority: pick(MEASURE_PRIORITIES),
           rootCauseId: rootCause?.rootCauseId ?? null,
         },
@@ -313,12 +317,21 @@ function afterResolutionCommand(
     case 3:
       return {
         type: 'GrantCompensation',
-        data: {
-          grantId: uuid(random),
-          segment: pick(SEGMENTS),
-          creditPercent: pick([5, 10, 25]),
-          justification: 'Goodwill for a long outage',
-        },
+        data:
+          random() < 0.8
+            ? {
+                grantId: uuid(random),
+                segment: pick(SEGMENTS),
+                creditPercent: pick([5, 10, 25]),
+                justification: 'Goodwill for a long outage',
+              }
+            : {
+                grantId: uuid(random),
+                customerId: `customer-${Math.floor(random() * 100)}`,
+                amount: pick([50, 100, 250]),
+                currency: pick(['EUR', 'USD']),
+                justification: 'Refund of a failed order',
+              },
         metadata,
       };
     case 4:
@@ -338,29 +351,45 @@ function afterResolutionCommand(
   }
 }
 
+/** A maintenance scheduled for tomorrow, then left so, rescheduled, started and completed, or cancelled. */
 async function scheduleMaintenance(
   store: EventStore,
   maintenanceId: string,
+  random: () => number,
   pick: <T>(items: readonly T[]) => T,
 ): Promise<void> {
   const now = new Date().toISOString();
-  const actor = pick(ACTORS);
-  const windowStart = new Date(Date.now() + 86_400_000);
-  const events = decideMaintenance(
+  const metadata = { actor: pick(ACTORS), occurredAt: now, now };
+  const windowStart = Date.now() + 86_400_000 + Math.floor(random() * 30) * 86_400_000;
+  const window = (start: number) => ({
+    windowStart: new Date(start).toISOString(),
+    windowEnd: new Date(start + 7_200_000).toISOString(),
+  });
+  const commands: MaintenanceCommand[] = [
     {
       type: 'ScheduleMaintenance',
-      data: {
-        maintenanceId,
-        title: 'Database upgrade',
-        windowStart: windowStart.toISOString(),
-        windowEnd: new Date(windowStart.getTime() + 7_200_000).toISOString(),
-        services: [pick(SERVICES)],
-      },
-      metadata: { actor, occurredAt: now, now },
+      data: { maintenanceId, title: 'Database upgrade', ...window(windowStart), services: [pick(SERVICES)] },
+      metadata,
     },
-    initialMaintenanceState(),
-  );
-  const envelopes = events.map((event) => newEvent(event.type, event.data, now, actor));
+  ];
+  const path = Math.floor(random() * 4);
+  if (path === 1) {
+    const later = window(windowStart + 86_400_000);
+    commands.push({ type: 'RescheduleMaintenance', data: { ...later, reason: 'Release freeze' }, metadata });
+  } else if (path === 2) {
+    commands.push({ type: 'StartMaintenance', data: {}, metadata });
+    commands.push({ type: 'CompleteMaintenance', data: { summary: 'Upgraded' }, metadata });
+  } else if (path === 3) {
+    commands.push({ type: 'CancelMaintenance', data: { reason: 'Not needed after all' }, metadata });
+  }
+  let state = initialMaintenanceState();
+  const envelopes: NewEvent[] = [];
+  for (const command of commands) {
+    for (const event of decideMaintenance(command, state)) {
+      state = evolveMaintenance(state, { ...event, occurredAt: now, actor: metadata.actor });
+      envelopes.push(newEvent(event.type, event.data, now, metadata.actor));
+    }
+  }
   await store.appendToStream(maintenanceStreamId(maintenanceId), envelopes, 'no-stream');
 }
 

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import type { MetricsGroupBy } from '../../domain/index.js';
+import type { ReadModels } from '../index.js';
 import type { ReadModelQueries } from '../read-model-queries.js';
 import type { IncidentFilter, IncidentSort } from '../read-model.types.js';
 
@@ -13,12 +15,19 @@ const FILTERS: IncidentFilter[] = [
   { titleContains: 'LATENCY' },
 ];
 
+const GROUPINGS: MetricsGroupBy[] = ['NONE', 'SEVERITY', 'SERVICE', 'MONTH'];
+
 /**
  * Every answer the queries give about these incidents: all pages of every sort under several
- * filters, every timeline, communications log and event list, and the public status at `now`.
- * Two read models answer alike if and only if these are deep-equal.
+ * filters, every timeline, communications log, event list and communication compliance, the
+ * public status, the metrics under every grouping, overdue updates, the post-incident catalogs and
+ * the maintenances, all at `now`. Two read models answer alike if and only if these are deep-equal.
  */
-export function allAnswers(queries: ReadModelQueries, incidentIds: string[], now: string): unknown {
+export function allAnswers(
+  { queries, accountability, maintenances }: Pick<ReadModels, 'queries' | 'accountability' | 'maintenances'>,
+  incidentIds: string[],
+  now: string,
+): unknown {
   return {
     pages: SORTS.flatMap((sort) => FILTERS.map((filter) => allPages(queries, filter, sort, 37))),
     incidents: [...queries.incidentsByIds(incidentIds)],
@@ -26,6 +35,24 @@ export function allAnswers(queries: ReadModelQueries, incidentIds: string[], now
     communications: incidentIds.map((id) => queries.communications(id)),
     events: [...queries.eventsOf(incidentIds)],
     publicStatus: queries.publicStatus(now, 24),
+    compliance: incidentIds.map((id) => accountability.communicationCompliance(id, now)),
+    metrics: GROUPINGS.map((groupBy) => accountability.incidentMetrics({ groupBy }, now)),
+    overdueUpdates: accountability.overdueUpdates(now),
+    rootCauses: [
+      accountability.rootCauses({}, 30, 100_000),
+      accountability.rootCauses({ recurringOnly: true, service: 'checkout' }, 7, 100_000),
+    ],
+    preventiveMeasures: [
+      accountability.preventiveMeasures({}, now, 100_000),
+      accountability.preventiveMeasures({ overdue: true }, now, 100_000),
+    ],
+    postmortems: accountability.postmortems(undefined, undefined, 100_000),
+    compensations: accountability.compensations({}, 100_000),
+    feedback: [
+      incidentIds.map((id) => accountability.incidentFeedback(id)),
+      accountability.feedbackBySeverity(undefined, undefined),
+    ],
+    maintenances: maintenances.maintenances({}),
   };
 }
 
@@ -53,6 +80,15 @@ export function allRows(db: Database.Database): Record<string, unknown[]> {
     timeline: 'incident_id, version',
     customer_updates: 'incident_id, version',
     eta_revisions: 'incident_id, version',
+    incident_facts: 'incident_id',
+    recurrence_keys: 'category, service, started_ms, incident_id',
+    root_causes: 'incident_id, root_cause_id',
+    preventive_measures: 'incident_id, measure_id',
+    postmortems: 'incident_id',
+    compensations: 'incident_id, grant_id',
+    customer_feedback: 'incident_id, feedback_id',
+    maintenances: 'id',
+    maintenance_services: 'service, maintenance_id',
   };
   return Object.fromEntries(
     Object.entries(keys).map(([table, key]) => [

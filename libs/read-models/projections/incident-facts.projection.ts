@@ -1,0 +1,201 @@
+import type Database from 'better-sqlite3';
+import {
+  COMMUNICATION_POLICIES,
+  complianceOf,
+  incidentHistory,
+  measureIncident,
+  RuleViolation,
+  type CommunicationPolicy,
+  type IncidentHistory,
+  type IncidentMetricValues,
+  type PolicyRegistry,
+} from '../../domain/index.js';
+import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
+import { RecordedIncidentEvents } from './recorded-incident-events.js';
+
+/** The tables rewritten, per incident, from the incident's whole stream. */
+const PER_INCIDENT_TABLES = [
+  'incident_facts',
+  'recurrence_keys',
+  'root_causes',
+  'preventive_measures',
+  'postmortems',
+  'compensations',
+  'customer_feedback',
+];
+
+/**
+ * What the accountability queries read: per incident, the metric facts (the domain's
+ * measureIncident and complianceOf), its root causes, preventive measures, postmortem,
+ * compensation grants and feedback as the domain's state holds them, and its recurrence keys.
+ *
+ * An event can change any of these (a backdated update shifts the cadence, a revision the
+ * category), so `apply` only notes the incidents touched, and `flush` rewrites each one's rows
+ * from its whole stream, read back from the timeline: the timeline projection must run first, and
+ * its index must exist at flush time (the rebuild creates the indexes before flushing).
+ */
+export class IncidentFactsProjection implements Projection {
+  private readonly touched = new Set<string>();
+  private readonly events: RecordedIncidentEvents;
+  private readonly deletes: Database.Statement<[string]>[];
+  private readonly insertFacts: Database.Statement;
+  private readonly insertRecurrenceKey: Database.Statement;
+  private readonly insertRootCause: Database.Statement;
+  private readonly insertMeasure: Database.Statement;
+  private readonly insertPostmortem: Database.Statement;
+  private readonly insertCompensation: Database.Statement;
+  private readonly insertFeedback: Database.Statement;
+
+  constructor(
+    db: Database.Database,
+    private readonly policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
+  ) {
+    this.events = new RecordedIncidentEvents(db);
+    this.deletes = PER_INCIDENT_TABLES.map((table) =>
+      db.prepare(`DELETE FROM ${table} WHERE incident_id = ?`),
+    );
+    this.insertFacts = db.prepare(
+      `INSERT INTO incident_facts (incident_id, severity, started_ms, month, mtta_minutes,
+         first_update_minutes, mitigate_minutes, mttr_minutes, first_eta_error_minutes,
+         final_eta_error_minutes, eta_revisions, cadence_judged, cadence_closed_gaps, running_due_ms,
+         next_update_due_ms, recurrence_judged)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertRecurrenceKey = db.prepare(
+      'INSERT INTO recurrence_keys (category, service, started_ms, incident_id) VALUES (?, ?, ?, ?)',
+    );
+    this.insertRootCause = db.prepare(
+      `INSERT INTO root_causes (incident_id, root_cause_id, category, started_ms, root_cause)
+       VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.insertMeasure = db.prepare(
+      `INSERT INTO preventive_measures (incident_id, measure_id, owner, status, due_ms, measure)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertPostmortem = db.prepare(
+      'INSERT INTO postmortems (incident_id, published_ms, postmortem) VALUES (?, ?, ?)',
+    );
+    this.insertCompensation = db.prepare(
+      `INSERT INTO compensations (incident_id, grant_id, segment, granted_ms, grant_data)
+       VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.insertFeedback = db.prepare(
+      'INSERT INTO customer_feedback (incident_id, feedback_id, rating, feedback) VALUES (?, ?, ?, ?)',
+    );
+  }
+
+  apply(events: readonly IncidentStreamEvent[]): void {
+    for (const { incidentId, event } of events) if (event !== null) this.touched.add(incidentId);
+  }
+
+  flush(): void {
+    for (const incidentId of this.touched) this.rewrite(incidentId);
+    this.touched.clear();
+  }
+
+  private rewrite(incidentId: string): void {
+    for (const statement of this.deletes) statement.run(incidentId);
+    const events = this.events.of(incidentId);
+    // Events of an incident never declared are skipped, as the incidents projection skips them.
+    if (!events.some((event) => event.type === 'IncidentDeclared')) return;
+    const history = incidentHistory(events);
+    const started = Date.parse(history.startedAt);
+    this.writeCatalogs(incidentId, history, started);
+    // Judged as of the incident's latest occurredAt, never the wall clock: see incident_facts.
+    const asOf = Math.max(...events.map((event) => Date.parse(event.occurredAt)));
+    let metrics: IncidentMetricValues;
+    try {
+      metrics = measureIncident(events, new Date(asOf).toISOString(), this.policies);
+    } catch (error) {
+      // Declared under a policy version this release does not know (a newer release wrote it):
+      // there is nothing to judge it by, and a failing batch would stop every projection.
+      if (error instanceof RuleViolation && error.rule === 'unknown-communication-policy-version') return;
+      throw error;
+    }
+    this.writeFacts(incidentId, history, metrics, started, asOf);
+  }
+
+  private writeFacts(
+    incidentId: string,
+    history: IncidentHistory,
+    metrics: IncidentMetricValues,
+    started: number,
+    asOf: number,
+  ): void {
+    const compliance = complianceOf(history, new Date(asOf).toISOString(), this.policies);
+    const nextUpdateDue = compliance.nextUpdateDueAt === null ? null : Date.parse(compliance.nextUpdateDueAt);
+    // While open with a public update in the current period, the last interval runs until now and
+    // its deadline is the next update's: judged at `asOf` above, re-judged at query time.
+    const period = history.openPeriods.at(-1)!;
+    const runningDue = period.resolvedAt === null && period.updates.length > 0 ? nextUpdateDue : null;
+    const runningWasGap = runningDue !== null && asOf > runningDue ? 1 : 0;
+    const recurrenceCategories = metrics.rootCauseCategories.filter(
+      // The domain's rule: an UNKNOWN cause is not known to come back.
+      (category) => category !== 'UNKNOWN',
+    );
+    this.insertFacts.run(
+      incidentId,
+      metrics.severity,
+      started,
+      new Date(started).toISOString().slice(0, 7),
+      metrics.mttaMinutes,
+      metrics.timeToFirstUpdateMinutes,
+      metrics.timeToMitigateMinutes,
+      metrics.mttrMinutes,
+      metrics.firstEtaErrorMinutes,
+      metrics.finalEtaErrorMinutes,
+      metrics.etaRevisions,
+      compliance.judgedIntervals,
+      compliance.gaps.length - runningWasGap,
+      runningDue,
+      nextUpdateDue,
+      recurrenceCategories.length > 0 && metrics.services.length > 0 ? 1 : 0,
+    );
+    for (const category of metrics.rootCauseCategories) {
+      for (const service of metrics.services) {
+        this.insertRecurrenceKey.run(category, service, started, incidentId);
+      }
+    }
+  }
+
+  private writeCatalogs(incidentId: string, { state }: IncidentHistory, started: number): void {
+    for (const rootCause of state.rootCauses) {
+      this.insertRootCause.run(
+        incidentId,
+        rootCause.rootCauseId,
+        rootCause.category,
+        started,
+        JSON.stringify(rootCause),
+      );
+    }
+    for (const measure of state.preventiveMeasures) {
+      this.insertMeasure.run(
+        incidentId,
+        measure.measureId,
+        measure.owner,
+        measure.status,
+        Date.parse(measure.dueDate),
+        JSON.stringify(measure),
+      );
+    }
+    if (state.postmortem !== null) {
+      this.insertPostmortem.run(
+        incidentId,
+        Date.parse(state.postmortem.publishedAt),
+        JSON.stringify(state.postmortem),
+      );
+    }
+    for (const grant of state.compensations) {
+      this.insertCompensation.run(
+        incidentId,
+        grant.grantId,
+        grant.segment,
+        Date.parse(grant.grantedAt),
+        JSON.stringify(grant),
+      );
+    }
+    for (const feedback of state.feedback) {
+      this.insertFeedback.run(incidentId, feedback.feedbackId, feedback.rating, JSON.stringify(feedback));
+    }
+  }
+}

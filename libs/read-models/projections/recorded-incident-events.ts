@@ -1,0 +1,42 @@
+import type Database from 'better-sqlite3';
+import { INCIDENT_EVENT_TYPES, type OccurredIncidentEvent } from '../../domain/index.js';
+
+const KNOWN_TYPES = new Set<string>(INCIDENT_EVENT_TYPES);
+
+interface EventRow {
+  type: string;
+  data: string;
+  occurred_at: string;
+  actor: string;
+}
+
+/**
+ * Reads one incident's events back from the timeline read model, in the order recorded, as the
+ * domain's metrics take them: what the facts projection and communicationCompliance evaluate,
+ * without reading the event store. Types this release does not know are left out.
+ */
+export class RecordedIncidentEvents {
+  private readonly select: Database.Statement<[string], EventRow>;
+
+  /** The timeline table must exist, and have its index for this to be quick. */
+  constructor(db: Database.Database) {
+    this.select = db.prepare(
+      'SELECT type, data, occurred_at, actor FROM timeline WHERE incident_id = ? ORDER BY version',
+    );
+  }
+
+  of(incidentId: string): OccurredIncidentEvent[] {
+    return this.select
+      .all(incidentId)
+      .filter((row) => KNOWN_TYPES.has(row.type))
+      .map(
+        (row) =>
+          ({
+            type: row.type,
+            data: JSON.parse(row.data) as unknown,
+            occurredAt: row.occurred_at,
+            actor: row.actor,
+          }) as OccurredIncidentEvent,
+      );
+  }
+}
