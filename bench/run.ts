@@ -1,3 +1,4 @@
+import { benchAccountability } from './accountability.bench.js';
 import { benchAppend } from './append.bench.js';
 import { benchReadModels } from './read-models.bench.js';
 
@@ -8,6 +9,7 @@ import { benchReadModels } from './read-models.bench.js';
 const benchmarks: Record<string, (report: (line: string) => void) => Promise<Record<string, number>>> = {
   'Event store appends (issue 2)': benchAppend,
   'Read models (issue 3)': benchReadModels,
+  'Accountability queries (issue 4)': benchAccountability,
 };
 
 const filter = process.argv[2]?.toLowerCase() ?? '';

