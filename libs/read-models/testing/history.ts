@@ -158,13 +158,15 @@ function nextCommand(
         summary: random() < 0.5 ? 'Customers report failures' : null,
         services,
       },
-      metadata: { actor: pick(ACTORS), occurredAt: new Date(Date.now() - late).toISOString(), now },
+      metadata: { actor: pick(ACTORS), occurredAt: new Date(Date.parse(now) - late).toISOString(), now },
     };
   }
   // Some entries are written after the fact: anywhere between the start (the resolution, for
   // what comes after it) and now.
   const from = Date.parse(state.resolvedAt ?? state.startedAt!);
-  const occurredAt = random() < 0.15 ? new Date(from + random() * (Date.now() - from)).toISOString() : now;
+  // From `now`, not the clock: a clock read later could land after `now`, in the future the domain refuses.
+  const occurredAt =
+    random() < 0.15 ? new Date(from + random() * (Date.parse(now) - from)).toISOString() : now;
   const metadata = { actor: pick(ACTORS), occurredAt, now };
   if (random() < 0.15) return analysisCommand(state, metadata, random, pick);
   if (state.resolvedAt !== null) return afterResolutionCommand(metadata, random, pick);
