@@ -8,7 +8,6 @@ import {
   type CommunicationPolicy,
   type IncidentHistory,
   type IncidentMetricValues,
-  type OccurredIncidentEvent,
   type PolicyRegistry,
 } from '../../domain/index.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
@@ -32,18 +31,11 @@ const PER_INCIDENT_TABLES = [
  *
  * An event can change any of these (a backdated update shifts the cadence, a revision the
  * category), so `apply` only notes the incidents touched, and `flush` rewrites each one's rows
- * from its whole stream. A stream seen from its first event since the last flush (every stream,
- * in a rebuild of a store of modest size) is kept in memory; any other is read back from the
- * timeline: the timeline projection must run first, and its index must exist at flush time (the
- * rebuild creates the indexes before flushing).
+ * from its whole stream, read back from the timeline: the timeline projection must run first, and
+ * its index must exist at flush time (the rebuild creates the indexes before flushing).
  */
-/** The most events kept in memory between flushes; past it, streams are read back. */
-const MAX_KEPT_EVENTS = 500_000;
-
 export class IncidentFactsProjection implements Projection {
-  /** The incidents touched since the last flush: their whole stream, or null to read it back. */
-  private readonly touched = new Map<string, OccurredIncidentEvent[] | null>();
-  private kept = 0;
+  private readonly touched = new Set<string>();
   private readonly events: RecordedIncidentEvents;
   private readonly deletes: Database.Statement<[string]>[];
   private readonly insertFacts: Database.Statement;
@@ -93,32 +85,17 @@ export class IncidentFactsProjection implements Projection {
   }
 
   apply(events: readonly IncidentStreamEvent[]): void {
-    for (const { incidentId, stored, event } of events) {
-      if (event === null) continue;
-      let stream = this.touched.get(incidentId);
-      if (stream === undefined) {
-        stream = stored.streamVersion === 1 ? [] : null;
-        this.touched.set(incidentId, stream);
-      }
-      if (stream === null) continue;
-      if (this.kept >= MAX_KEPT_EVENTS) {
-        this.touched.set(incidentId, null);
-        continue;
-      }
-      stream.push(event);
-      this.kept += 1;
-    }
+    for (const { incidentId, event } of events) if (event !== null) this.touched.add(incidentId);
   }
 
   flush(): void {
-    for (const [incidentId, stream] of this.touched)
-      this.rewrite(incidentId, stream ?? this.events.of(incidentId));
+    for (const incidentId of this.touched) this.rewrite(incidentId);
     this.touched.clear();
-    this.kept = 0;
   }
 
-  private rewrite(incidentId: string, events: OccurredIncidentEvent[]): void {
+  private rewrite(incidentId: string): void {
     for (const statement of this.deletes) statement.run(incidentId);
+    const events = this.events.of(incidentId);
     // Events of an incident never declared are skipped, as the incidents projection skips them.
     if (!events.some((event) => event.type === 'IncidentDeclared')) return;
     const history = incidentHistory(events);
