@@ -29,7 +29,7 @@ export class FeedFollower {
   private readonly batchSize: number;
   private readonly retryDelayMs: number;
   private handled: bigint | null;
-  private readonly reached = new Set<{ position: bigint; done: () => void }>();
+  private readonly reached = new Set<{ position: bigint; settle: (reached: boolean) => void }>();
   private stopping: AbortController | null = null;
   private loop: Promise<void> | null = null;
 
@@ -49,24 +49,29 @@ export class FeedFollower {
     this.loop = this.followUntil(this.stopping.signal);
   }
 
-  /** Returns once the batch in hand is handled. */
+  /** Returns once the batch in hand is handled; whoever waits for a later position is answered false. */
   async stop(): Promise<void> {
     this.stopping?.abort();
     await this.loop;
     this.loop = null;
+    for (const entry of this.reached) entry.settle(false);
   }
 
-  /** Resolves true once the event at `position` is handled, false after `timeoutMs`. */
+  /**
+   * Resolves true once the event at `position` is handled; false after `timeoutMs`, or as soon as
+   * the follower is stopped (it will not get there, and shutdown must not wait out the timeout).
+   */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
     if (this.handled !== null && this.handled >= position) return Promise.resolve(true);
+    if (!this.loop) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const entry = { position, done: () => settle(true) };
-      const timer = setTimeout(() => settle(false), timeoutMs);
       const settle = (reached: boolean) => {
         clearTimeout(timer);
         this.reached.delete(entry);
         resolve(reached);
       };
+      const entry = { position, settle };
+      const timer = setTimeout(() => settle(false), timeoutMs);
       this.reached.add(entry);
     });
   }
@@ -102,7 +107,7 @@ export class FeedFollower {
   private markHandled(position: bigint | null): void {
     this.handled = position;
     if (position === null) return;
-    for (const entry of this.reached) if (entry.position <= position) entry.done();
+    for (const entry of this.reached) if (entry.position <= position) entry.settle(true);
   }
 }
 

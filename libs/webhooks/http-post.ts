@@ -28,8 +28,18 @@ export async function postJson(
   options: PostOptions,
 ): Promise<PostOutcome> {
   const started = performance.now();
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  // Not AbortSignal.any/timeout: on Node 20, every signal derived from the long-lived shutdown
+  // signal stays referenced by it, so memory would grow with every attempt. This request's own
+  // controller, a listener removed and a timer cleared afterwards, leave nothing behind.
+  const request = new AbortController();
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    request.abort();
+  }, options.timeoutMs);
+  const stop = () => request.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  if (options.signal?.aborted) request.abort();
   let statusCode: number | null = null;
   let error: string | null = null;
   try {
@@ -38,7 +48,7 @@ export async function postJson(
       headers: { 'content-type': 'application/json', 'user-agent': 'incident-ledger', ...headers },
       body,
       redirect: 'manual',
-      signal,
+      signal: request.signal,
     });
     statusCode = response.status;
     await readAtMost(response, options.maxResponseBytes);
@@ -46,7 +56,10 @@ export async function postJson(
       error = `HTTP ${response.status}${response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''}`;
     }
   } catch (caught) {
-    error = deadline.aborted ? `no answer within ${options.timeoutMs} ms` : describe(caught);
+    error = timedOut ? `no answer within ${options.timeoutMs} ms` : describe(caught);
+  } finally {
+    clearTimeout(deadline);
+    options.signal?.removeEventListener('abort', stop);
   }
   return { statusCode, error, latencyMs: Math.round(performance.now() - started) };
 }

@@ -187,14 +187,23 @@ export class WebhookDb {
          VALUES (@id, @webhookId, @position, @eventId, @eventType, @streamId, @incidentId, @body, 'PENDING',
            @nextAttemptAt, @createdAt)`,
       ),
-      // The oldest open delivery of each of the webhook's streams, if due.
+      // The oldest open delivery of each of the webhook's streams, if due. The pump asks after
+      // every attempt, so this walks the streams with open deliveries (one index seek each) and
+      // never the delivered history, nor the backlog queued behind a receiver that is down.
       due: db.prepare<[{ webhookId: string; now: number; limit: number }], DueDelivery>(
-        `SELECT d.id, d.event_id AS eventId, w.url, w.secret, d.body, d.attempts
-         FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.webhook_id = @webhookId AND d.${OPEN} AND d.next_attempt_at <= @now
-           AND w.secret IS NOT NULL AND w.removed_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM deliveries e
-                           WHERE e.webhook_id = @webhookId AND e.stream_id = d.stream_id AND e.${OPEN} AND e.seq < d.seq)
+        `WITH RECURSIVE streams (stream_id) AS (
+           SELECT MIN(stream_id) FROM deliveries WHERE webhook_id = @webhookId AND ${OPEN}
+           UNION ALL
+           SELECT (SELECT MIN(stream_id) FROM deliveries
+                   WHERE webhook_id = @webhookId AND ${OPEN} AND stream_id > streams.stream_id)
+           FROM streams WHERE streams.stream_id IS NOT NULL
+         )
+         SELECT d.id, d.event_id AS eventId, w.url, w.secret, d.body, d.attempts
+         FROM streams
+         JOIN deliveries d ON d.seq = (SELECT MIN(seq) FROM deliveries
+                                       WHERE webhook_id = @webhookId AND stream_id = streams.stream_id AND ${OPEN})
+         JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.next_attempt_at <= @now AND w.secret IS NOT NULL AND w.removed_at IS NULL
          ORDER BY d.seq LIMIT @limit`,
       ),
       nextDue: db.prepare<[number], { at: number | null }>(

@@ -1,0 +1,26 @@
+import { describe, expect, it } from '@jest/globals';
+import type { EventStore, StoredEvent } from '../event-store/index.js';
+import { FeedFollower, pause } from './feed-follower.js';
+
+/** A feed with nothing after the checkpoint yet: it waits until its subscription is aborted. */
+const quietStore = {
+  async *subscribe(_after: bigint | null, options: { signal?: AbortSignal } = {}) {
+    await pause(3_600_000, options.signal!);
+    yield* [] as StoredEvent[];
+  },
+} as unknown as EventStore;
+
+const AN_HOUR = 3_600_000;
+
+describe('FeedFollower', () => {
+  it('answers whoever waits for a position as soon as it stops, instead of at their timeout', async () => {
+    const follower = new FeedFollower(quietStore, { readCheckpoint: () => 3n, handleBatch: () => undefined });
+    follower.start();
+    expect(await follower.waitFor(2n, AN_HOUR)).toBe(true);
+    const waiting = follower.waitFor(10n, AN_HOUR);
+    await follower.stop();
+    // Without the answer on stop, these would hold a dispatcher's shutdown for an hour.
+    expect(await waiting).toBe(false);
+    expect(await follower.waitFor(10n, AN_HOUR)).toBe(false);
+  }, 5_000);
+});
