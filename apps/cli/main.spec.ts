@@ -8,7 +8,7 @@ import { tamper } from '../../libs/audit/testing/ledger-file.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, rebuild } from '../../libs/read-models/index.js';
 import { registerProjector } from '../../libs/read-models/read-model-db.js';
-import { compileForChildProcess } from '../../libs/read-models/testing/compile-for-child-process.js';
+import { compileForChildProcess } from '../../libs/event-store/testing/compile-for-child-process.js';
 import { generateHistory, type GeneratedHistory } from '../../libs/read-models/testing/history.js';
 import { allRows } from '../../libs/read-models/testing/read-model-answers.js';
 

@@ -16,7 +16,7 @@ import {
   type ReadModels,
 } from './index.js';
 import { CheckpointMovedError } from './projections/read-model-writer.js';
-import { compileForChildProcess, repoRoot } from './testing/compile-for-child-process.js';
+import { compileForChildProcess, repoRoot } from '../event-store/testing/compile-for-child-process.js';
 import { executeCommand, generateHistory, newEvent, seededRandom } from './testing/history.js';
 import { allAnswers, allRows } from './testing/read-model-answers.js';
 

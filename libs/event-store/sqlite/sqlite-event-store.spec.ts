@@ -1,17 +1,15 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { DuplicateIdempotencyKeyError, VersionConflictError, type StoredEvent } from '../event-store.js';
+import { compileForChildProcess, repoRoot } from '../testing/compile-for-child-process.js';
 import { describeEventStoreContract, expectValidChain, newEvent } from '../testing/event-store.contract.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 describeEventStoreContract('SqliteEventStore', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'event-store-contract-'));
@@ -208,7 +206,8 @@ describe('SqliteEventStore', () => {
     });
 
     test('acknowledged appends survive a SIGKILL of the writing process', async () => {
-      const modulePath = compileStore(join(dir, 'build'));
+      compileForChildProcess(['libs/event-store/sqlite/sqlite-event-store.ts'], join(dir, 'build'));
+      const modulePath = join(dir, 'build/libs/event-store/sqlite/sqlite-event-store.js');
       const child = spawn(
         process.execPath,
         [join(repoRoot, 'libs/event-store/sqlite/testing/append-forever.mjs'), modulePath, file, '8'],
@@ -305,40 +304,4 @@ function pause(ms: number): Promise<void> {
 
 function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
-}
-
-/**
- * Compiles the store (and only what it imports) to plain JavaScript in `outDir`, so that a
- * child process can run the current source; `outDir` gets the repository's node_modules and
- * package type so that the output resolves its imports as it would under dist/.
- */
-function compileStore(outDir: string): string {
-  const source = join(repoRoot, 'libs/event-store/sqlite/sqlite-event-store.ts');
-  const tsconfig = join(outDir, 'tsconfig.json');
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: join(repoRoot, 'tsconfig.build.json'),
-      compilerOptions: {
-        outDir,
-        rootDir: repoRoot,
-        typeRoots: [join(repoRoot, 'node_modules/@types')],
-        sourceMap: false,
-      },
-      files: [source],
-      include: [],
-    }),
-  );
-  const tsc = spawnSync(
-    process.execPath,
-    [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', tsconfig],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
-  writeFileSync(join(outDir, 'package.json'), JSON.stringify({ type: 'module' }));
-  symlinkSync(join(repoRoot, 'node_modules'), join(outDir, 'node_modules'));
-  return join(outDir, 'libs/event-store/sqlite/sqlite-event-store.js');
 }

@@ -9,8 +9,7 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
  * Compiles `entries` (paths from the repository root) and only what they import to plain
  * JavaScript under `outDir`, at the same relative paths, so that a child process can run the
  * current sources without a full build. `outDir` gets the repository's node_modules and package
- * type, so that the output resolves its imports as it would under dist/. The same approach as
- * the event store's crash test (libs/event-store/sqlite/sqlite-event-store.spec.ts).
+ * type, so that the output resolves its imports as it would under dist/.
  */
 export function compileForChildProcess(entries: string[], outDir: string): void {
   const tsconfig = join(outDir, 'tsconfig.json');
