@@ -162,7 +162,7 @@ const UPSERT = `
   VALUES (@id, @url, @eventTypes, @incidentId, @createdAt, @secret, @listening, @removedAt)
   ON CONFLICT (id) DO UPDATE SET `;
 
-type Registration = { id: string; createdAt: string } & WebhookRegisteredData;
+export type Registration = { id: string; createdAt: string } & WebhookRegisteredData;
 
 /** The statements on webhooks.db. Writes run in the caller's transaction when there is one. */
 export class WebhookDb {

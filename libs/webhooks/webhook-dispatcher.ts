@@ -14,6 +14,7 @@ import {
   WEBHOOKS_SCHEMA_VERSION,
   WebhookDb,
   type DueDelivery,
+  type Registration,
 } from './webhook-db.js';
 import {
   deliveryBody,
@@ -87,6 +88,15 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Keeps the secret of a webhook just registered, and lets deliveries the follower queued for it
+   * before the secret was known go now instead of at the next event.
+   */
+  activate(registration: Registration, secret: string): void {
+    this.webhooks.saveSecret(registration, secret);
+    this.pump.wake();
   }
 
   lanes(): string[] {

@@ -60,7 +60,7 @@ export class WebhookRegistry {
       0,
     );
     const [registered] = await this.store.readStream(webhookStreamId(id));
-    this.dispatcher.webhooks.saveSecret({ id, createdAt: registered.recordedAt, ...data }, input.secret);
+    this.dispatcher.activate({ id, createdAt: registered.recordedAt, ...data }, input.secret);
     return { webhook: this.dispatcher.webhooks.webhook(id)!, position };
   }
 
