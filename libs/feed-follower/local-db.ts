@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { StoredEvent } from '../event-store/index.js';
 
 /** Where a dispatcher is in the feed: one row, NULL before the first event (decimal text, as KurrentDB positions are u64). */
 const CHECKPOINT_SCHEMA = `
@@ -67,4 +68,22 @@ export function advanceCheckpoint(db: Database.Database, expected: bigint | null
     .prepare('UPDATE checkpoint SET position = ? WHERE position IS ?')
     .run(position.toString(), expected?.toString() ?? null);
   if (changes !== 1) throw new CheckpointMovedError(db.name, expected);
+}
+
+/** Handles a batch of the feed and moves the checkpoint past it, in one transaction. */
+export type CheckpointedBatch = (events: StoredEvent[], from: bigint | null) => void;
+
+/**
+ * The transaction every dispatcher commits a batch in: the checkpoint moves from `from` to the
+ * batch's last position, and `apply` records each event, both or neither.
+ */
+export function checkpointedBatch(
+  db: Database.Database,
+  apply: (event: StoredEvent) => void,
+): CheckpointedBatch {
+  const batch = db.transaction((events: StoredEvent[], from: bigint | null) => {
+    advanceCheckpoint(db, from, events[events.length - 1].globalPosition);
+    for (const event of events) apply(event);
+  });
+  return (events, from) => batch.immediate(events, from);
 }

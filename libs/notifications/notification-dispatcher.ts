@@ -11,7 +11,12 @@ import {
 import { retryDelayMs, type DeliveryPolicy } from '../webhooks/delivery-policy.js';
 import { DeliveryPump, type Outbox } from '../webhooks/delivery-pump.js';
 import { FeedFollower } from '../feed-follower/feed-follower.js';
-import { advanceCheckpoint, openLocalDb, readCheckpoint } from '../feed-follower/local-db.js';
+import {
+  checkpointedBatch,
+  openLocalDb,
+  readCheckpoint,
+  type CheckpointedBatch,
+} from '../feed-follower/local-db.js';
 import type { ChannelAdapters } from './channel-adapter.js';
 import {
   evolveNotification,
@@ -59,7 +64,7 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
   readonly index: NotificationIndex;
   private readonly follower: FeedFollower;
   private readonly pump: DeliveryPump<DueNotification>;
-  private readonly indexBatch: Database.Transaction<(events: StoredEvent[], from: bigint | null) => void>;
+  private readonly indexBatch: CheckpointedBatch;
 
   constructor(
     private readonly store: EventStore,
@@ -67,10 +72,8 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
     private readonly options: NotificationDispatcherOptions,
   ) {
     this.index = new NotificationIndex(db);
-    this.indexBatch = db.transaction((events: StoredEvent[], from: bigint | null) => {
-      advanceCheckpoint(db, from, events[events.length - 1].globalPosition);
-      for (const event of events)
-        if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) this.index.apply(event);
+    this.indexBatch = checkpointedBatch(db, (event) => {
+      if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) this.index.apply(event);
     });
     this.follower = new FeedFollower(
       store,
@@ -178,7 +181,7 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
         await this.queueNotifications(event);
       }
     }
-    this.indexBatch.immediate(events, from);
+    this.indexBatch(events, from);
     this.pump.wake();
   }
 

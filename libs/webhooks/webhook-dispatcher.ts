@@ -6,7 +6,12 @@ import { retryDelayMs, type DeliveryPolicy } from './delivery-policy.js';
 import { DeliveryPump, type Outbox } from './delivery-pump.js';
 import { FeedFollower } from '../feed-follower/feed-follower.js';
 import { postJson } from './http-post.js';
-import { advanceCheckpoint, openLocalDb, readCheckpoint } from '../feed-follower/local-db.js';
+import {
+  checkpointedBatch,
+  openLocalDb,
+  readCheckpoint,
+  type CheckpointedBatch,
+} from '../feed-follower/local-db.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
 import {
   WEBHOOKS_FILE,
@@ -43,7 +48,7 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
   readonly webhooks: WebhookDb;
   private readonly follower: FeedFollower;
   private readonly pump: DeliveryPump<DueDelivery>;
-  private readonly queueBatch: Database.Transaction<(events: StoredEvent[], from: bigint | null) => void>;
+  private readonly queueBatch: CheckpointedBatch;
 
   constructor(
     store: EventStore,
@@ -51,16 +56,13 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
     private readonly options: WebhookDispatcherOptions,
   ) {
     this.webhooks = new WebhookDb(db);
-    this.queueBatch = db.transaction((events: StoredEvent[], from: bigint | null) => {
-      advanceCheckpoint(db, from, events[events.length - 1].globalPosition);
-      for (const event of events) this.queue(event);
-    });
+    this.queueBatch = checkpointedBatch(db, (event) => this.queue(event));
     this.follower = new FeedFollower(
       store,
       {
         readCheckpoint: () => readCheckpoint(db),
         handleBatch: (events, from) => {
-          this.queueBatch.immediate(events, from);
+          this.queueBatch(events, from);
           this.pump.wake();
         },
       },
