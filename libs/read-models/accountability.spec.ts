@@ -17,7 +17,7 @@ import {
   type IncidentState,
   type MetricsGroup,
   type MetricsGroupBy,
-  type OccurredIncidentEvent,
+  type RecordedIncidentEvent,
   type RecordedMaintenanceEvent,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
@@ -29,7 +29,7 @@ describe('accountability read models over a generated history', () => {
   let store: SqliteEventStore;
   let readModels: ReadModels;
   let incidentIds: string[];
-  const streams = new Map<string, OccurredIncidentEvent[]>();
+  const streams = new Map<string, RecordedIncidentEvent[]>();
   const states = new Map<string, IncidentState>();
   let now: string;
 
@@ -44,7 +44,7 @@ describe('accountability read models over a generated history', () => {
     await runner.waitForPosition((await store.headPosition())!, 10_000);
     await runner.stop();
     for (const id of incidentIds) {
-      streams.set(id, (await store.readStream(incidentStreamId(id))) as unknown as OccurredIncidentEvent[]);
+      streams.set(id, (await store.readStream(incidentStreamId(id))) as unknown as RecordedIncidentEvent[]);
       states.set(id, await loadIncident(store, id));
     }
     // An hour on: running cadence intervals and preventive measures fall due meanwhile.

@@ -389,11 +389,14 @@ function patched<Item, Key extends keyof Item>(
 }
 
 export function evolve(current: IncidentState, event: RecordedIncidentEvent): IncidentState {
-  const state = { ...current, version: current.version + 1 };
+  // One copy of the state per event (a rebuild folds every event of the log): each case spreads
+  // `current` with the next version and what the event changes.
+  const version = current.version + 1;
   switch (event.type) {
     case 'IncidentDeclared':
       return {
-        ...state,
+        ...current,
+        version,
         exists: true,
         id: event.data.incidentId,
         title: event.data.title,
@@ -409,39 +412,46 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         compensationPolicyVersion: event.data.compensationPolicyVersion ?? UNRECORDED_POLICY_VERSION,
       };
     case 'IncidentAcknowledged':
-      return { ...state, acknowledgedAt: event.occurredAt, acknowledgedBy: event.actor };
+      return { ...current, version, acknowledgedAt: event.occurredAt, acknowledgedBy: event.actor };
     case 'RoleAssigned':
-      return { ...state, roles: { ...state.roles, [event.data.role]: event.data.assignee } };
+      return { ...current, version, roles: { ...current.roles, [event.data.role]: event.data.assignee } };
     case 'SeverityChanged':
-      return { ...state, severity: event.data.to };
+      return { ...current, version, severity: event.data.to };
     case 'ServiceImpactChanged':
-      return { ...state, services: { ...state.services, [event.data.service]: event.data.to } };
+      return { ...current, version, services: { ...current.services, [event.data.service]: event.data.to } };
     case 'StatusChanged':
-      return { ...state, status: event.data.to };
+      return { ...current, version, status: event.data.to };
     case 'CustomerUpdatePublished':
       // The latest public update in the world's time sets the cadence: a backdated update recorded
       // late does not replace a newer promise.
       if (
         event.data.visibility !== 'PUBLIC' ||
-        (state.lastCustomerUpdateAt !== null &&
-          Date.parse(event.occurredAt) < Date.parse(state.lastCustomerUpdateAt))
+        (current.lastCustomerUpdateAt !== null &&
+          Date.parse(event.occurredAt) < Date.parse(current.lastCustomerUpdateAt))
       ) {
-        return state;
+        return { ...current, version };
       }
-      return { ...state, lastCustomerUpdateAt: event.occurredAt, nextUpdateDueAt: event.data.nextUpdateAt };
+      return {
+        ...current,
+        version,
+        lastCustomerUpdateAt: event.occurredAt,
+        nextUpdateDueAt: event.data.nextUpdateAt,
+      };
     case 'InternalNoteAdded':
-      return state;
+      return { ...current, version };
     case 'ResolutionEstimateSet':
       return {
-        ...state,
+        ...current,
+        version,
         estimatedResolutionAt: event.data.estimatedResolutionAt,
-        etaRevisions: state.estimatedResolutionAt === null ? 0 : state.etaRevisions + 1,
+        etaRevisions: current.estimatedResolutionAt === null ? 0 : current.etaRevisions + 1,
       };
     case 'WorkaroundOffered':
       return {
-        ...state,
+        ...current,
+        version,
         workarounds: [
-          ...state.workarounds,
+          ...current.workarounds,
           {
             workaroundId: event.data.workaroundId,
             description: event.data.description,
@@ -453,19 +463,21 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
       };
     case 'WorkaroundWithdrawn':
       return {
-        ...state,
-        workarounds: patched(state.workarounds, 'workaroundId', event.data.workaroundId, {
+        ...current,
+        version,
+        workarounds: patched(current.workarounds, 'workaroundId', event.data.workaroundId, {
           withdrawnAt: event.occurredAt,
           withdrawalReason: event.data.reason,
         }),
       };
     case 'IncidentMitigated':
       // Mitigation is a milestone for the metrics; the status moves only by StatusChanged.
-      return { ...state, mitigatedAt: event.occurredAt };
+      return { ...current, version, mitigatedAt: event.occurredAt };
     case 'IncidentResolved':
       // No more customer updates are owed once resolved.
       return {
-        ...state,
+        ...current,
+        version,
         status: 'RESOLVED',
         resolvedAt: event.occurredAt,
         resolutionSummary: event.data.summary,
@@ -475,18 +487,20 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
       // A new open period: mitigation and resolution start over; the ETA and its revisions stay,
       // as the ETA metrics are about the whole incident.
       return {
-        ...state,
+        ...current,
+        version,
         status: 'INVESTIGATING',
         mitigatedAt: null,
         resolvedAt: null,
         resolutionSummary: null,
-        reopenCount: state.reopenCount + 1,
+        reopenCount: current.reopenCount + 1,
       };
     case 'RootCauseIdentified':
       return {
-        ...state,
+        ...current,
+        version,
         rootCauses: [
-          ...state.rootCauses,
+          ...current.rootCauses,
           {
             ...event.data,
             identifiedAt: event.occurredAt,
@@ -500,8 +514,9 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
     case 'RootCauseRevised': {
       const { rootCauseId, reason, ...analysis } = event.data;
       return {
-        ...state,
-        rootCauses: state.rootCauses.map((rootCause) =>
+        ...current,
+        version,
+        rootCauses: current.rootCauses.map((rootCause) =>
           rootCause.rootCauseId === rootCauseId
             ? {
                 ...rootCause,
@@ -516,9 +531,10 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
     }
     case 'PreventiveMeasurePlanned':
       return {
-        ...state,
+        ...current,
+        version,
         preventiveMeasures: [
-          ...state.preventiveMeasures,
+          ...current.preventiveMeasures,
           {
             ...event.data,
             status: 'PLANNED',
@@ -533,16 +549,18 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
       };
     case 'PreventiveMeasureStarted':
       return {
-        ...state,
-        preventiveMeasures: patched(state.preventiveMeasures, 'measureId', event.data.measureId, {
+        ...current,
+        version,
+        preventiveMeasures: patched(current.preventiveMeasures, 'measureId', event.data.measureId, {
           status: 'IN_PROGRESS',
           startedAt: event.occurredAt,
         }),
       };
     case 'PreventiveMeasureCompleted':
       return {
-        ...state,
-        preventiveMeasures: patched(state.preventiveMeasures, 'measureId', event.data.measureId, {
+        ...current,
+        version,
+        preventiveMeasures: patched(current.preventiveMeasures, 'measureId', event.data.measureId, {
           status: 'COMPLETED',
           completedAt: event.occurredAt,
           evidence: event.data.evidence,
@@ -550,8 +568,9 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
       };
     case 'PreventiveMeasureCancelled':
       return {
-        ...state,
-        preventiveMeasures: patched(state.preventiveMeasures, 'measureId', event.data.measureId, {
+        ...current,
+        version,
+        preventiveMeasures: patched(current.preventiveMeasures, 'measureId', event.data.measureId, {
           status: 'CANCELLED',
           cancelledAt: event.occurredAt,
           cancellationReason: event.data.reason,
@@ -559,21 +578,27 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
       };
     case 'PostmortemPublished':
       return {
-        ...state,
+        ...current,
+        version,
         postmortem: { ...event.data, publishedAt: event.occurredAt, publishedBy: event.actor },
       };
     case 'CompensationGranted':
       return {
-        ...state,
+        ...current,
+        version,
         compensations: [
-          ...state.compensations,
+          ...current.compensations,
           { ...event.data, grantedAt: event.occurredAt, grantedBy: event.actor },
         ],
       };
     case 'CustomerFeedbackReceived':
-      return { ...state, feedback: [...state.feedback, { ...event.data, receivedAt: event.occurredAt }] };
+      return {
+        ...current,
+        version,
+        feedback: [...current.feedback, { ...event.data, receivedAt: event.occurredAt }],
+      };
     case 'IncidentClosed':
-      return { ...state, status: 'CLOSED', closedAt: event.occurredAt };
+      return { ...current, version, status: 'CLOSED', closedAt: event.occurredAt };
     default: {
       const unknown: never = event;
       throw new Error(`Unknown incident event ${JSON.stringify(unknown)}`);

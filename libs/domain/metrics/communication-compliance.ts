@@ -33,14 +33,9 @@ import {
   type CommunicationTargets,
 } from '../policies/communication-policy.js';
 import type { PolicyRegistry } from '../policies/policy-registry.js';
-import type { Channel } from '../incident/incident.js';
-import { instant, isoInstant, minutesBetween } from '../validation.js';
-import {
-  incidentHistory,
-  severityAt,
-  type IncidentHistory,
-  type OccurredIncidentEvent,
-} from './incident-history.js';
+import type { Channel, RecordedIncidentEvent, Severity } from '../incident/incident.js';
+import { instant, isoInstant } from '../validation.js';
+import { incidentHistory, severityAt, type IncidentHistory } from './incident-history.js';
 
 export interface CadenceGap {
   from: string;
@@ -70,7 +65,7 @@ export interface CommunicationCompliance {
 
 /** `events`: the incident's, in the order recorded; `now`: the moment of the evaluation (ISO-8601). */
 export function evaluateCommunicationCompliance(
-  events: readonly OccurredIncidentEvent[],
+  events: readonly RecordedIncidentEvent[],
   now: string,
   policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
 ): CommunicationCompliance {
@@ -83,7 +78,9 @@ export function complianceOf(
   policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
 ): CommunicationCompliance {
   const policy = policies.get(history.state.communicationPolicyVersion);
-  const deadline = (from: string, target: Target) => deadlineAfter(history, policy, from, target);
+  // Each severity's start parsed once: a deadline is asked for at every update.
+  const severities = history.severities.map(({ from, severity }) => ({ since: instant(from), severity }));
+  const deadline = (from: number, target: Target) => deadlineAfter(severities, policy, from, target);
   const updates = history.openPeriods.flatMap((period) => period.updates);
   const owedUntil = history.firstResolvedAt ?? now;
   const cadence = cadenceOf(history, now, deadline);
@@ -100,12 +97,12 @@ export function complianceOf(
     policyVersion: policy.version,
     acknowledgedWithinTarget: metTarget(
       history.firstAcknowledgedAt,
-      deadline(history.startedAt, 'acknowledgeWithinMinutes'),
+      deadline(instant(history.startedAt), 'acknowledgeWithinMinutes'),
       owedUntil,
     ),
     firstUpdateWithinTarget: metTarget(
       updates[0]?.occurredAt ?? null,
-      deadline(history.startedAt, 'firstUpdateWithinMinutes'),
+      deadline(instant(history.startedAt), 'firstUpdateWithinMinutes'),
       owedUntil,
     ),
     ...cadence,
@@ -119,27 +116,26 @@ export function complianceOf(
 }
 
 type Target = keyof Omit<CommunicationTargets, 'requiredChannels'>;
-type Deadline = (from: string, target: Target) => number | null;
+type Deadline = (from: number, target: Target) => number | null;
 
 /**
- * When the target, counted from `from`, runs out (milliseconds): each severity in force at or after
- * `from` starts its target when it came into force (at the earliest `from`); the earliest counts.
- * Null when no severity in force from then on has targets.
+ * When the target, counted from `start` (milliseconds, as the result), runs out: each severity in
+ * force at or after `start` starts its target when it came into force (at the earliest `start`);
+ * the earliest counts. Null when no severity in force from then on has targets.
  */
 function deadlineAfter(
-  history: IncidentHistory,
+  severities: ReadonlyArray<{ since: number; severity: Severity }>,
   policy: CommunicationPolicy,
-  from: string,
+  start: number,
   target: Target,
 ): number | null {
-  const start = instant(from);
   let deadline: number | null = null;
-  for (const [index, { from: since, severity }] of history.severities.entries()) {
-    const next = history.severities[index + 1];
+  for (const [index, { since, severity }] of severities.entries()) {
+    const next = severities[index + 1];
     const targets = policy.perSeverity[severity];
-    // Over before `from` (a change at `from` itself replaces it), or nothing owed at this severity.
-    if ((next !== undefined && instant(next.from) <= start) || targets === null) continue;
-    const candidate = Math.max(instant(since), start) + targets[target] * 60_000;
+    // Over before `start` (a change at `start` itself replaces it), or nothing owed at this severity.
+    if ((next !== undefined && next.since <= start) || targets === null) continue;
+    const candidate = Math.max(since, start) + targets[target] * 60_000;
     deadline = deadline === null ? candidate : Math.min(deadline, candidate);
   }
   return deadline;
@@ -161,18 +157,18 @@ function cadenceOf(
   let judgedIntervals = 0;
   for (const { updates, resolvedAt } of history.openPeriods) {
     updates.forEach(({ occurredAt }, index) => {
-      const from = isoInstant(instant(occurredAt));
-      const to = isoInstant(instant(updates[index + 1]?.occurredAt ?? resolvedAt ?? now));
+      const from = instant(occurredAt);
+      const to = instant(updates[index + 1]?.occurredAt ?? resolvedAt ?? now);
       const due = deadline(from, 'updateEveryMinutes');
       // `now` before the last update (a clock behind the log) leaves nothing to judge.
-      if (due === null || instant(to) < instant(from)) return;
+      if (due === null || to < from) return;
       judgedIntervals += 1;
-      if (instant(to) > due) {
+      if (to > due) {
         gaps.push({
-          from,
-          to,
-          minutes: minutesBetween(from, to),
-          overByMinutes: (instant(to) - due) / 60_000,
+          from: isoInstant(from),
+          to: isoInstant(to),
+          minutes: (to - from) / 60_000,
+          overByMinutes: (to - due) / 60_000,
         });
       }
     });
@@ -189,6 +185,6 @@ function nextUpdateDue(history: IncidentHistory, deadline: Deadline): number | n
   if (period === undefined || period.resolvedAt !== null) return null;
   const last = period.updates.at(-1);
   return last === undefined
-    ? deadline(period.openedAt, 'firstUpdateWithinMinutes')
-    : deadline(last.occurredAt, 'updateEveryMinutes');
+    ? deadline(instant(period.openedAt), 'firstUpdateWithinMinutes')
+    : deadline(instant(last.occurredAt), 'updateEveryMinutes');
 }

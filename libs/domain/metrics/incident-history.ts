@@ -2,14 +2,11 @@ import {
   evolve,
   initialIncidentState,
   type Channel,
-  type IncidentEvent,
+  type RecordedIncidentEvent,
   type IncidentState,
   type Severity,
 } from '../incident/incident.js';
 import { instant } from '../validation.js';
-
-/** An incident event with the moment it happened: what the metrics read. A RecordedIncidentEvent is one. */
-export type OccurredIncidentEvent = IncidentEvent & { occurredAt: string; actor?: string };
 
 export interface PublicUpdate {
   occurredAt: string;
@@ -53,12 +50,14 @@ export interface IncidentHistory {
   estimates: ResolutionEstimate[];
 }
 
-/** Throws Error when there is no IncidentDeclared among the events. */
-export function incidentHistory(events: readonly OccurredIncidentEvent[]): IncidentHistory {
-  const state = events.reduce(
-    (current, event) => evolve(current, { actor: '', ...event }),
-    initialIncidentState(),
-  );
+/**
+ * Throws Error when there is no IncidentDeclared among the events. `state`: the events already
+ * folded, when the caller has it (a projection that folds them anyway), to spare folding them twice.
+ */
+export function incidentHistory(
+  events: readonly RecordedIncidentEvent[],
+  state: IncidentState = events.reduce(evolve, initialIncidentState()),
+): IncidentHistory {
   if (!state.exists || state.startedAt === null) throw new Error('The events hold no IncidentDeclared');
   const inWorldOrder = events
     .map((event, index) => ({ event, at: instant(event.occurredAt), index }))

@@ -30,8 +30,9 @@ import { isPreventiveMeasureOverdue, type RootCauseCategory, type Severity } fro
 import { COMMUNICATION_POLICIES, type CommunicationPolicy } from '../policies/communication-policy.js';
 import type { PolicyRegistry } from '../policies/policy-registry.js';
 import { instant, isoInstant, minutesBetween } from '../validation.js';
-import { complianceOf } from './communication-compliance.js';
-import { incidentHistory, type OccurredIncidentEvent } from './incident-history.js';
+import { complianceOf, type CommunicationCompliance } from './communication-compliance.js';
+import type { RecordedIncidentEvent } from '../incident/incident.js';
+import { incidentHistory, type IncidentHistory } from './incident-history.js';
 
 export interface IncidentMetricValues {
   incidentId: string;
@@ -53,11 +54,23 @@ export interface IncidentMetricValues {
 
 /** `events`: the incident's, in the order recorded; `now`: the moment of the evaluation (ISO-8601). */
 export function measureIncident(
-  events: readonly OccurredIncidentEvent[],
+  events: readonly RecordedIncidentEvent[],
   now: string,
   policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
 ): IncidentMetricValues {
   const history = incidentHistory(events);
+  return measureHistory(history, complianceOf(history, now, policies), now);
+}
+
+/**
+ * The metrics of an incident whose history and compliance (at `now`) are already at hand: a
+ * projection that stores both measures each once.
+ */
+export function measureHistory(
+  history: IncidentHistory,
+  compliance: CommunicationCompliance,
+  now: string,
+): IncidentMetricValues {
   const { state, startedAt, finalResolvedAt, estimates } = history;
   const sinceStart = (at: string | null) => (at === null ? null : minutesBetween(startedAt, at));
   const etaError = (estimate: { estimatedResolutionAt: string } | undefined) =>
@@ -76,7 +89,7 @@ export function measureIncident(
     timeToFirstUpdateMinutes: sinceStart(firstUpdate?.occurredAt ?? null),
     timeToMitigateMinutes: sinceStart(earliest(history.firstMitigatedAt, history.firstResolvedAt)),
     mttrMinutes: sinceStart(finalResolvedAt),
-    cadenceCompliance: complianceOf(history, now, policies).cadenceCompliance,
+    cadenceCompliance: compliance.cadenceCompliance,
     firstEtaErrorMinutes: etaError(estimates[0]),
     finalEtaErrorMinutes: etaError(estimates.at(-1)),
     etaRevisions: estimates.length === 0 ? null : estimates.length - 1,
