@@ -47,24 +47,6 @@ const SUBSCRIBE_PAGE_SIZE = 500;
 /** How often a live subscription looks for events committed by other processes. */
 const POLL_INTERVAL_MS = 200;
 
-interface EventRow {
-  global_position: bigint;
-  event_id: string;
-  stream_id: string;
-  stream_version: bigint;
-  type: string;
-  schema_version: bigint;
-  data: string;
-  recorded_at: string;
-  occurred_at: string;
-  actor: string;
-  correlation_id: string;
-  causation_id: string | null;
-  idempotency_key: string | null;
-  request_fingerprint: string | null;
-  hash: string;
-}
-
 interface StreamHead {
   version: number;
   hash: string;
@@ -107,9 +89,9 @@ export class SqliteEventStore implements EventStore {
   private readonly selectHead: Database.Statement<[string], StreamHead>;
   private readonly selectHeadPosition: Database.Statement<[], { position: bigint | null }>;
   private readonly selectKeyUsed: Database.Statement<[string], unknown>;
-  private readonly selectStream: Database.Statement<[string, number], EventRow>;
-  private readonly selectAll: Database.Statement<[bigint, number], EventRow>;
-  private readonly selectByKey: Database.Statement<[string], EventRow>;
+  private readonly selectStream: Database.Statement;
+  private readonly selectAll: Database.Statement;
+  private readonly selectByKey: Database.Statement;
   private readonly writeBatch: Database.Transaction<(batch: PendingAppend[]) => Outcome[]>;
   private readonly writeEvents: Database.Transaction<
     (streamId: string, events: NewEvent[], head: StreamHead) => { head: StreamHead; position: bigint }
@@ -150,19 +132,12 @@ export class SqliteEventStore implements EventStore {
       .prepare<[], { position: bigint | null }>('SELECT MAX(global_position) AS position FROM events')
       .safeIntegers(true);
     this.selectKeyUsed = db.prepare('SELECT 1 FROM events WHERE idempotency_key = ? LIMIT 1');
-    this.selectStream = db
-      .prepare<[string, number], EventRow>(
-        'SELECT * FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version',
-      )
-      .safeIntegers(true);
-    this.selectAll = db
-      .prepare<[bigint, number], EventRow>(
-        'SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?',
-      )
-      .safeIntegers(true);
-    this.selectByKey = db
-      .prepare<[string], EventRow>('SELECT * FROM events WHERE idempotency_key = ? ORDER BY global_position')
-      .safeIntegers(true);
+    this.selectStream = selectEventsAsJson(
+      db,
+      'stream_id = ? AND stream_version >= ? ORDER BY stream_version',
+    );
+    this.selectAll = selectEventsAsJson(db, 'global_position > ? ORDER BY global_position LIMIT ?');
+    this.selectByKey = selectEventsAsJson(db, 'idempotency_key = ? ORDER BY global_position');
     this.writeBatch = db.transaction((batch: PendingAppend[]) => this.appendBatch(batch));
     // Run inside writeBatch, this is a savepoint: if one append's insert fails (say, a
     // duplicate eventId), only its rows are rolled back and only its caller gets the error.
@@ -202,11 +177,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(streamId: string, fromVersion = 1): Promise<StoredEvent[]> {
-    return this.selectStream.all(streamId, fromVersion).map(toStoredEvent);
+    return this.selectStream.all(streamId, fromVersion).map(parseEvent);
   }
 
   async readAll(afterPosition: bigint | null, limit: number): Promise<StoredEvent[]> {
-    return this.selectAll.all(afterPosition ?? 0n, limit).map(toStoredEvent);
+    return this.selectAll.all(afterPosition ?? 0n, limit).map(parseEvent);
   }
 
   /**
@@ -243,7 +218,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Keys are unique per append (a reuse is refused), so these are all that append's events. */
   async findByIdempotencyKey(idempotencyKey: string): Promise<StoredEvent[]> {
-    return this.selectByKey.all(idempotencyKey).map(toStoredEvent);
+    return this.selectByKey.all(idempotencyKey).map(parseEvent);
   }
 
   async ping(): Promise<void> {
@@ -404,22 +379,27 @@ function validateAppend(streamId: string, events: NewEvent[], expected: Expected
   }
 }
 
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    eventId: row.event_id,
-    type: row.type,
-    schemaVersion: Number(row.schema_version),
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    occurredAt: row.occurred_at,
-    actor: row.actor,
-    correlationId: row.correlation_id,
-    causationId: row.causation_id,
-    idempotencyKey: row.idempotency_key,
-    requestFingerprint: row.request_fingerprint,
-    streamId: row.stream_id,
-    streamVersion: Number(row.stream_version),
-    globalPosition: row.global_position,
-    recordedAt: row.recorded_at,
-    hash: row.hash,
-  };
+/**
+ * Each event read as one JSON text, built by SQLite: the position as text (a bigint), `data`
+ * embedded as it is. Parsing one text per event is faster than better-sqlite3 building an object
+ * of 15 columns and parsing its data apart (bench: "read models", the rebuild's reading).
+ */
+function selectEventsAsJson(db: Database.Database, where: string) {
+  return db
+    .prepare(
+      `SELECT json_object(
+         'eventId', event_id, 'type', type, 'schemaVersion', schema_version, 'data', json(data),
+         'occurredAt', occurred_at, 'actor', actor, 'correlationId', correlation_id,
+         'causationId', causation_id, 'idempotencyKey', idempotency_key,
+         'requestFingerprint', request_fingerprint, 'streamId', stream_id, 'streamVersion', stream_version,
+         'globalPosition', CAST(global_position AS TEXT), 'recordedAt', recorded_at, 'hash', hash)
+       FROM events WHERE ${where}`,
+    )
+    .pluck();
+}
+
+function parseEvent(json: unknown): StoredEvent {
+  const event = JSON.parse(json as string) as StoredEvent;
+  event.globalPosition = BigInt(event.globalPosition as unknown as string);
+  return event;
 }
