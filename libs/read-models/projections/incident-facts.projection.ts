@@ -3,11 +3,14 @@ import {
   COMMUNICATION_POLICIES,
   complianceOf,
   incidentHistory,
-  measureIncident,
+  measureHistory,
   RuleViolation,
+  type CommunicationCompliance,
   type CommunicationPolicy,
   type IncidentHistory,
   type IncidentMetricValues,
+  type IncidentState,
+  type RecordedIncidentEvent,
   type PolicyRegistry,
 } from '../../domain/index.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
@@ -26,7 +29,7 @@ const PER_INCIDENT_TABLES = [
 
 /**
  * What the accountability queries read: per incident, the metric facts (the domain's
- * measureIncident and complianceOf), its root causes, preventive measures, postmortem,
+ * measureHistory and complianceOf), its root causes, preventive measures, postmortem,
  * compensation grants and feedback as the domain's state holds them, and its recurrence keys.
  *
  * An event can change any of these (a backdated update shifts the cadence, a revision the
@@ -35,7 +38,8 @@ const PER_INCIDENT_TABLES = [
  * its index must exist at flush time (the rebuild creates the indexes before flushing).
  */
 export class IncidentFactsProjection implements Projection {
-  private readonly touched = new Set<string>();
+  /** The incidents touched since the last flush, with their events when all are held here. */
+  private readonly touched = new Map<string, RecordedIncidentEvent[] | null>();
   private readonly events: RecordedIncidentEvents;
   private readonly deletes: Database.Statement<[string]>[];
   private readonly insertFacts: Database.Statement;
@@ -46,8 +50,13 @@ export class IncidentFactsProjection implements Projection {
   private readonly insertCompensation: Database.Statement;
   private readonly insertFeedback: Database.Statement;
 
+  /**
+   * `foldedState`: the incident's state as the incidents projection folded it from the same
+   * events, when it still holds it (the domain's fold is the costliest step of a rebuild).
+   */
   constructor(
     db: Database.Database,
+    private readonly foldedState: (incidentId: string) => IncidentState | undefined = () => undefined,
     private readonly policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
   ) {
     this.events = new RecordedIncidentEvents(db);
@@ -85,44 +94,54 @@ export class IncidentFactsProjection implements Projection {
   }
 
   apply(events: readonly IncidentStreamEvent[]): void {
-    for (const { incidentId, event } of events) if (event !== null) this.touched.add(incidentId);
+    for (const { incidentId, stored, event } of events) {
+      if (event === null) continue;
+      const held = this.touched.get(incidentId);
+      if (held === undefined) {
+        // Seen from its first event on: the whole stream is at hand, nothing to read back.
+        this.touched.set(incidentId, stored.streamVersion === 1 ? [event] : null);
+      } else held?.push(event);
+    }
   }
 
   flush(): void {
-    for (const incidentId of this.touched) this.rewrite(incidentId);
+    for (const [incidentId, held] of this.touched) {
+      // An incident seen from its first event on has no rows yet to delete.
+      if (held === null) for (const statement of this.deletes) statement.run(incidentId);
+      this.rewrite(incidentId, held ?? this.events.of(incidentId));
+    }
     this.touched.clear();
   }
 
-  private rewrite(incidentId: string): void {
-    for (const statement of this.deletes) statement.run(incidentId);
-    const events = this.events.of(incidentId);
+  private rewrite(incidentId: string, events: RecordedIncidentEvent[]): void {
     // Events of an incident never declared are skipped, as the incidents projection skips them.
     if (!events.some((event) => event.type === 'IncidentDeclared')) return;
-    const history = incidentHistory(events);
+    const history = incidentHistory(events, this.foldedState(incidentId));
     const started = Date.parse(history.startedAt);
     this.writeCatalogs(incidentId, history, started);
     // Judged as of the incident's latest occurredAt, never the wall clock: see incident_facts.
-    const asOf = Math.max(...events.map((event) => Date.parse(event.occurredAt)));
-    let metrics: IncidentMetricValues;
+    const asOf = events.reduce((latest, event) => Math.max(latest, Date.parse(event.occurredAt)), -Infinity);
+    const now = new Date(asOf).toISOString();
+    let compliance: CommunicationCompliance;
     try {
-      metrics = measureIncident(events, new Date(asOf).toISOString(), this.policies);
+      compliance = complianceOf(history, now, this.policies);
     } catch (error) {
       // Declared under a policy version this release does not know (a newer release wrote it):
       // there is nothing to judge it by, and a failing batch would stop every projection.
       if (error instanceof RuleViolation && error.rule === 'unknown-communication-policy-version') return;
       throw error;
     }
-    this.writeFacts(incidentId, history, metrics, started, asOf);
+    this.writeFacts(incidentId, history, compliance, measureHistory(history, compliance, now), asOf);
   }
 
   private writeFacts(
     incidentId: string,
     history: IncidentHistory,
+    compliance: CommunicationCompliance,
     metrics: IncidentMetricValues,
-    started: number,
     asOf: number,
   ): void {
-    const compliance = complianceOf(history, new Date(asOf).toISOString(), this.policies);
+    const started = Date.parse(history.startedAt);
     const nextUpdateDue = compliance.nextUpdateDueAt === null ? null : Date.parse(compliance.nextUpdateDueAt);
     // While open with a public update in the current period, the last interval runs until now and
     // its deadline is the next update's: judged at `asOf` above, re-judged at query time.

@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
-import { evolveStored, initialIncidentState, type IncidentState } from '../../domain/index.js';
+import { evolve, initialIncidentState, type IncidentState } from '../../domain/index.js';
 import type { StoredEvent } from '../../event-store/index.js';
 import type { IncidentRecord } from '../read-model.types.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
 
 /**
- * One row per incident: its IncidentRecord, folded with the domain's own `evolveStored` so that the
+ * One row per incident: its IncidentRecord, folded with the domain's own `evolve` so that the
  * read side never disagrees with the write side, plus the columns the queries filter and sort on.
  * Events of types this release does not know are skipped, as are events of an incident that was
  * never declared.
@@ -50,7 +50,7 @@ export class IncidentsProjection implements Projection {
         if (incident === undefined) continue;
         this.folding.set(incidentId, incident);
       }
-      incident.state = evolveStored(incident.state, stored);
+      incident.state = evolve(incident.state, event);
       // The latest occurredAt, not the last one recorded: a backdated entry does not make the
       // incident look less recently updated.
       if (occurredMs > incident.lastUpdatedMs) {
@@ -63,6 +63,11 @@ export class IncidentsProjection implements Projection {
       }
     }
     if (this.folding.size > MAX_FOLDING) this.flush();
+  }
+
+  /** The state of an incident folded since the last flush (events of this batch included). */
+  stateOf(incidentId: string): IncidentState | undefined {
+    return this.folding.get(incidentId)?.state;
   }
 
   /** Writes the incidents folded since the last flush. */

@@ -29,12 +29,14 @@ export class ReadModelWriter {
 
   /** The read-model tables must exist: statements are prepared against them. */
   constructor(db: Database.Database) {
+    const incidents = new IncidentsProjection(db);
+    // Flushed first: it reads back from the timeline what it does not hold, and reuses the
+    // incidents' states before their flush lets them go.
     this.projections = [
-      new IncidentsProjection(db),
+      new IncidentFactsProjection(db, (incidentId) => incidents.stateOf(incidentId)),
+      incidents,
       new TimelineProjection(db),
       new CommunicationsProjection(db),
-      // After the timeline: it reads each incident's events back from it.
-      new IncidentFactsProjection(db),
     ];
     this.maintenances = new MaintenancesProjection(db);
     this.moveCheckpoint = db.prepare('UPDATE checkpoint SET position = ? WHERE position IS ?');

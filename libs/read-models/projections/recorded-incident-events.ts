@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { INCIDENT_EVENT_TYPES, type OccurredIncidentEvent } from '../../domain/index.js';
+import { INCIDENT_EVENT_TYPES, type RecordedIncidentEvent } from '../../domain/index.js';
 
 const KNOWN_TYPES = new Set<string>(INCIDENT_EVENT_TYPES);
 
@@ -25,7 +25,7 @@ export class RecordedIncidentEvents {
     );
   }
 
-  of(incidentId: string): OccurredIncidentEvent[] {
+  of(incidentId: string): RecordedIncidentEvent[] {
     return this.select
       .all(incidentId)
       .filter((row) => KNOWN_TYPES.has(row.type))
@@ -36,7 +36,7 @@ export class RecordedIncidentEvents {
             data: JSON.parse(row.data) as unknown,
             occurredAt: row.occurred_at,
             actor: row.actor,
-          }) as OccurredIncidentEvent,
+          }) as RecordedIncidentEvent,
       );
   }
 }
