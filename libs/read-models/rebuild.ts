@@ -1,6 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { EventStore } from '../event-store/index.js';
-import { ReadModelWriter } from './projections/read-model-writer.js';
+import {
+  DEFAULT_MEMORY_LIMITS,
+  ReadModelWriter,
+  type MemoryLimits,
+} from './projections/read-model-writer.js';
 import { createReadModelIndexes, recreateReadModels } from './read-model-db.js';
 
 /** Reported after every page of the log. */
@@ -29,6 +33,7 @@ export async function rebuild(
   store: EventStore,
   db: Database.Database,
   onProgress: (progress: RebuildProgress) => void = () => undefined,
+  memoryLimits: MemoryLimits = DEFAULT_MEMORY_LIMITS,
 ): Promise<RebuildProgress> {
   const head = await store.headPosition();
   const progress: RebuildProgress = { events: 0, position: null, head };
@@ -39,7 +44,7 @@ export async function rebuild(
   db.exec('BEGIN IMMEDIATE');
   try {
     recreateReadModels(db, { withIndexes: false });
-    const writer = new ReadModelWriter(db);
+    const writer = new ReadModelWriter(db, memoryLimits);
     for (;;) {
       const page = await store.readAll(progress.position, REBUILD_PAGE_SIZE);
       if (page.length === 0) break;

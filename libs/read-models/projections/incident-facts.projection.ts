@@ -33,13 +33,15 @@ const PER_INCIDENT_TABLES = [
  * compensation grants and feedback as the domain's state holds them, and its recurrence keys.
  *
  * An event can change any of these (a backdated update shifts the cadence, a revision the
- * category), so `apply` only notes the incidents touched, and `flush` rewrites each one's rows
- * from its whole stream, read back from the timeline: the timeline projection must run first, and
- * its index must exist at flush time (the rebuild creates the indexes before flushing).
+ * category), so `apply` notes the incidents touched, and `flush` rewrites each one's rows from its
+ * whole stream: held in memory when this batch (or rebuild) saw it from its first event, up to
+ * `maxHeldEvents`, else read back from the timeline, whose index must then exist (the rebuild
+ * creates the indexes before flushing).
  */
 export class IncidentFactsProjection implements Projection {
   /** The incidents touched since the last flush, with their events when all are held here. */
   private readonly touched = new Map<string, RecordedIncidentEvent[] | null>();
+  private heldEvents = 0;
   private readonly events: RecordedIncidentEvents;
   private readonly deletes: Database.Statement<[string]>[];
   private readonly insertFacts: Database.Statement;
@@ -53,10 +55,12 @@ export class IncidentFactsProjection implements Projection {
   /**
    * `foldedState`: the incident's state as the incidents projection folded it from the same
    * events, when it still holds it (the domain's fold is the costliest step of a rebuild).
+   * `maxHeldEvents`: the most events held in memory between flushes (about 1 KiB each).
    */
   constructor(
     db: Database.Database,
-    private readonly foldedState: (incidentId: string) => IncidentState | undefined = () => undefined,
+    private readonly foldedState: (incidentId: string) => IncidentState | undefined,
+    private readonly maxHeldEvents: number,
     private readonly policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
   ) {
     this.events = new RecordedIncidentEvents(db);
@@ -96,11 +100,15 @@ export class IncidentFactsProjection implements Projection {
   apply(events: readonly IncidentStreamEvent[]): void {
     for (const { incidentId, stored, event } of events) {
       if (event === null) continue;
-      const held = this.touched.get(incidentId);
+      let held = this.touched.get(incidentId);
       if (held === undefined) {
         // Seen from its first event on: the whole stream is at hand, nothing to read back.
-        this.touched.set(incidentId, stored.streamVersion === 1 ? [event] : null);
-      } else held?.push(event);
+        held = stored.streamVersion === 1 ? [] : null;
+        this.touched.set(incidentId, held);
+      }
+      if (held === null) continue;
+      held.push(event);
+      if (++this.heldEvents > this.maxHeldEvents) this.letGoOfHeldEvents();
     }
   }
 
@@ -111,6 +119,13 @@ export class IncidentFactsProjection implements Projection {
       this.rewrite(incidentId, held ?? this.events.of(incidentId));
     }
     this.touched.clear();
+    this.heldEvents = 0;
+  }
+
+  /** A long rebuild reads back what it cannot hold: its incidents' rows are still to write. */
+  private letGoOfHeldEvents(): void {
+    for (const incidentId of this.touched.keys()) this.touched.set(incidentId, null);
+    this.heldEvents = 0;
   }
 
   private rewrite(incidentId: string, events: RecordedIncidentEvent[]): void {

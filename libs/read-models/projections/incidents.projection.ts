@@ -11,10 +11,8 @@ import type { IncidentStreamEvent, Projection } from './incident-stream-event.js
  * never declared.
  *
  * Incidents are folded in memory and written by `flush`, once however many of their events came:
- * the runner flushes every batch, a rebuild at the end (and whenever MAX_FOLDING is exceeded).
+ * the runner flushes every batch, a rebuild at the end (and whenever `maxFolding` is exceeded).
  */
-/** The most incidents held in memory between flushes (a few KiB each). */
-const MAX_FOLDING = 10_000;
 
 export class IncidentsProjection implements Projection {
   private readonly select: Database.Statement<[string], { record: string }>;
@@ -24,7 +22,11 @@ export class IncidentsProjection implements Projection {
   /** The incidents folded since the last flush, by id. */
   private readonly folding = new Map<string, Folding>();
 
-  constructor(db: Database.Database) {
+  /** `maxFolding`: the most incidents held in memory between flushes (a few KiB each). */
+  constructor(
+    db: Database.Database,
+    private readonly maxFolding: number,
+  ) {
     this.select = db.prepare('SELECT record FROM incident_records WHERE id = ?');
     this.upsert = db.prepare(
       `INSERT INTO incidents (id, status, severity, open, started_at, last_updated_at, resolved_at, title_lower)
@@ -62,7 +64,7 @@ export class IncidentsProjection implements Projection {
         incident.customerUpdateCount += 1;
       }
     }
-    if (this.folding.size > MAX_FOLDING) this.flush();
+    if (this.folding.size > this.maxFolding) this.flush();
   }
 
   /** The state of an incident folded since the last flush (events of this batch included). */

@@ -17,6 +17,16 @@ export class CheckpointMovedError extends Error {
   }
 }
 
+/** What the projections hold in memory between flushes, at most: a rebuild flushes only at its end. */
+export interface MemoryLimits {
+  /** Incidents folded (a few KiB each). */
+  maxFolding: number;
+  /** Events kept to measure their incidents (about 1 KiB each). */
+  maxHeldEvents: number;
+}
+
+export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxFolding: 10_000, maxHeldEvents: 100_000 };
+
 /**
  * Applies events to every read model and moves the checkpoint. It never opens a transaction:
  * the caller wraps batches, a flush and the checkpoint in one, so that they commit or vanish
@@ -28,12 +38,12 @@ export class ReadModelWriter {
   private readonly moveCheckpoint: Database.Statement<[string, string | null]>;
 
   /** The read-model tables must exist: statements are prepared against them. */
-  constructor(db: Database.Database) {
-    const incidents = new IncidentsProjection(db);
+  constructor(db: Database.Database, { maxFolding, maxHeldEvents }: MemoryLimits = DEFAULT_MEMORY_LIMITS) {
+    const incidents = new IncidentsProjection(db, maxFolding);
     // Flushed first: it reads back from the timeline what it does not hold, and reuses the
     // incidents' states before their flush lets them go.
     this.projections = [
-      new IncidentFactsProjection(db, (incidentId) => incidents.stateOf(incidentId)),
+      new IncidentFactsProjection(db, (incidentId) => incidents.stateOf(incidentId), maxHeldEvents),
       incidents,
       new TimelineProjection(db),
       new CommunicationsProjection(db),
