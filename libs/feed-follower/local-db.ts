@@ -3,8 +3,11 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/index.js';
 
-/** Where a dispatcher is in the feed: one row, NULL before the first event (decimal text, as KurrentDB positions are u64). */
-const CHECKPOINT_SCHEMA = `
+/**
+ * Where a follower of the feed (a dispatcher, the read models) is: one row, the position of the
+ * last event handled, NULL before the first (decimal text, as KurrentDB positions are u64).
+ */
+export const CHECKPOINT_SCHEMA = `
   CREATE TABLE checkpoint (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     position TEXT
@@ -60,8 +63,8 @@ export function readCheckpoint(db: Database.Database): bigint | null {
 
 /**
  * Moves the checkpoint from `expected` to `position`, inside the caller's transaction. Throws
- * CheckpointMovedError when it is no longer at `expected`, so that two dispatchers on one file can
- * never handle the same event twice.
+ * CheckpointMovedError when it is no longer at `expected`, so that two writers on one file (two
+ * servers on one data dir, a rebuild under a running server) never handle the same event twice.
  */
 export function advanceCheckpoint(db: Database.Database, expected: bigint | null, position: bigint): void {
   const { changes } = db
@@ -74,16 +77,17 @@ export function advanceCheckpoint(db: Database.Database, expected: bigint | null
 export type CheckpointedBatch = (events: StoredEvent[], from: bigint | null) => void;
 
 /**
- * The transaction every dispatcher commits a batch in: the checkpoint moves from `from` to the
- * batch's last position, and `apply` records each event, both or neither.
+ * The transaction every follower of the feed commits a batch in: the checkpoint moves from `from`
+ * to the batch's last position, and `apply` records the events, both or neither. The checkpoint
+ * moves first: a batch that another writer already handled fails before any work.
  */
 export function checkpointedBatch(
   db: Database.Database,
-  apply: (event: StoredEvent) => void,
+  apply: (events: StoredEvent[]) => void,
 ): CheckpointedBatch {
   const batch = db.transaction((events: StoredEvent[], from: bigint | null) => {
     advanceCheckpoint(db, from, events[events.length - 1].globalPosition);
-    for (const event of events) apply(event);
+    apply(events);
   });
   return (events, from) => batch.immediate(events, from);
 }

@@ -72,8 +72,10 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
     private readonly options: NotificationDispatcherOptions,
   ) {
     this.index = new NotificationIndex(db);
-    this.indexBatch = checkpointedBatch(db, (event) => {
-      if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) this.index.apply(event);
+    this.indexBatch = checkpointedBatch(db, (events) => {
+      for (const event of events) {
+        if (event.streamId.startsWith(NOTIFICATION_STREAM_PREFIX)) this.index.apply(event);
+      }
     });
     this.follower = new FeedFollower(
       store,

@@ -15,7 +15,7 @@ import {
   rebuild,
   type ReadModels,
 } from './index.js';
-import { CheckpointMovedError } from './projections/read-model-writer.js';
+import { CheckpointMovedError } from '../feed-follower/local-db.js';
 import { compileForChildProcess, repoRoot } from '../event-store/testing/compile-for-child-process.js';
 import { executeCommand, generateHistory, newEvent, seededRandom } from './testing/history.js';
 import { allAnswers, allRows } from './testing/read-model-answers.js';

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { EventStore, StoredEvent } from '../event-store/index.js';
 import { ReadModelWriter } from './projections/read-model-writer.js';
-import { readCheckpoint, registerProjector, unregisterProjector } from './read-model-db.js';
+import { checkpointedBatch, readCheckpoint, type CheckpointedBatch } from '../feed-follower/local-db.js';
+import { registerProjector, unregisterProjector } from './read-model-db.js';
 import type { ProjectionStatus } from './read-model.types.js';
 
 /** The read models did not reach a position in time (read-your-writes gave up). */
@@ -54,7 +55,7 @@ const IDLE = Symbol('idle');
  */
 export class ProjectionRunner {
   private readonly writer: ReadModelWriter;
-  private readonly commit: Database.Transaction<(events: StoredEvent[], from: bigint | null) => void>;
+  private readonly commit: CheckpointedBatch;
   private readonly batchSize: number;
   private readonly retryDelayMs: number;
   private checkpoint: bigint | null;
@@ -70,9 +71,7 @@ export class ProjectionRunner {
     options: ProjectionRunnerOptions = {},
   ) {
     this.writer = new ReadModelWriter(db);
-    this.commit = db.transaction((events: StoredEvent[], from: bigint | null) => {
-      // Checkpoint first: a batch that another writer already applied fails before any work.
-      this.writer.advanceCheckpoint(from, events[events.length - 1].globalPosition);
+    this.commit = checkpointedBatch(db, (events) => {
       this.writer.apply(events);
       this.writer.flush();
     });
@@ -188,7 +187,7 @@ export class ProjectionRunner {
   }
 
   private commitBatch(batch: StoredEvent[]): void {
-    this.commit.immediate(batch, this.checkpoint);
+    this.commit(batch, this.checkpoint);
     const checkpoint = batch[batch.length - 1].globalPosition;
     this.advanceTo(checkpoint);
     for (const listener of this.progressListeners) listener({ checkpoint, applied: batch.length });

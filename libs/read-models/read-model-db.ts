@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
 
 /** The read models' own SQLite file, beside the event store's in LEDGER_DATA_DIR. */
 export const READ_MODELS_FILE = 'read-models.db';
@@ -15,13 +16,7 @@ const SCHEMA_VERSION = 2;
 
 /** Bookkeeping, kept across rebuilds. */
 const BOOKKEEPING_SCHEMA = `
-  -- One row: the position of the last event applied, NULL before the first. Decimal text, as
-  -- KurrentDB commit positions are unsigned 64-bit; the code compares them as BigInt.
-  CREATE TABLE checkpoint (
-    id       INTEGER PRIMARY KEY CHECK (id = 1),
-    position TEXT
-  ) STRICT;
-  INSERT INTO checkpoint (id, position) VALUES (1, NULL);
+  ${CHECKPOINT_SCHEMA}
   -- The process running a ProjectionRunner on this file, so that the CLI can refuse to rebuild
   -- under a running API server.
   CREATE TABLE projector (
@@ -291,11 +286,6 @@ export function recreateReadModels(db: Database.Database, { withIndexes }: { wit
 
 export function createReadModelIndexes(db: Database.Database): void {
   db.exec(READ_MODEL_INDEXES);
-}
-
-export function readCheckpoint(db: Database.Database): bigint | null {
-  const { position } = db.prepare('SELECT position FROM checkpoint').get() as { position: string | null };
-  return position === null ? null : BigInt(position);
 }
 
 /** Records that this process projects into the file (see activeProjector). */

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EventStore } from '../event-store/index.js';
+import { advanceCheckpoint } from '../feed-follower/local-db.js';
 import {
   DEFAULT_MEMORY_LIMITS,
   ReadModelWriter,
@@ -57,7 +58,7 @@ export async function rebuild(
     // read each incident's timeline by its index.
     createReadModelIndexes(db);
     writer.flush();
-    if (progress.position !== null) writer.advanceCheckpoint(null, progress.position);
+    if (progress.position !== null) advanceCheckpoint(db, null, progress.position);
     db.exec('COMMIT');
   } catch (error) {
     // Some errors (I/O, disk full) have rolled the transaction back already.

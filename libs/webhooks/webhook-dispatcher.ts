@@ -56,7 +56,9 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
     private readonly options: WebhookDispatcherOptions,
   ) {
     this.webhooks = new WebhookDb(db);
-    this.queueBatch = checkpointedBatch(db, (event) => this.queue(event));
+    this.queueBatch = checkpointedBatch(db, (events) => {
+      for (const event of events) this.queue(event);
+    });
     this.follower = new FeedFollower(
       store,
       {

@@ -7,16 +7,6 @@ import { toIncidentStreamEvent, type IncidentStreamEvent, type Projection } from
 import { isMaintenanceEvent, MaintenancesProjection } from './maintenances.projection.js';
 import { TimelineProjection } from './timeline.projection.js';
 
-/** Another writer moved the checkpoint since this one read it: its batch was rolled back. */
-export class CheckpointMovedError extends Error {
-  constructor(expected: bigint | null) {
-    super(
-      `The read models' checkpoint is no longer at ${expected ?? 'the start'}: another process wrote to them`,
-    );
-    this.name = 'CheckpointMovedError';
-  }
-}
-
 /** What the projections hold in memory between flushes, at most: a rebuild flushes only at its end. */
 export interface MemoryLimits {
   /** Incidents folded (a few KiB each). */
@@ -28,14 +18,12 @@ export interface MemoryLimits {
 export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxFolding: 10_000, maxHeldEvents: 100_000 };
 
 /**
- * Applies events to every read model and moves the checkpoint. It never opens a transaction:
- * the caller wraps batches, a flush and the checkpoint in one, so that they commit or vanish
- * together.
+ * Applies events to every read model. It never opens a transaction: the caller wraps batches, a
+ * flush and the checkpoint's move in one (checkpointedBatch), so that they commit or vanish together.
  */
 export class ReadModelWriter {
   private readonly projections: Projection[];
   private readonly maintenances: MaintenancesProjection;
-  private readonly moveCheckpoint: Database.Statement<[string, string | null]>;
 
   /** The read-model tables must exist: statements are prepared against them. */
   constructor(db: Database.Database, { maxFolding, maxHeldEvents }: MemoryLimits = DEFAULT_MEMORY_LIMITS) {
@@ -49,7 +37,6 @@ export class ReadModelWriter {
       new CommunicationsProjection(db),
     ];
     this.maintenances = new MaintenancesProjection(db);
-    this.moveCheckpoint = db.prepare('UPDATE checkpoint SET position = ? WHERE position IS ?');
   }
 
   /** Applies events in the log's order; events of other streams, or of unknown types, are skipped. */
@@ -72,15 +59,5 @@ export class ReadModelWriter {
   flush(): void {
     for (const projection of this.projections) projection.flush?.();
     this.maintenances.flush();
-  }
-
-  /**
-   * Moves the checkpoint from `expected` to `position`. Throws CheckpointMovedError when it is no
-   * longer at `expected`, so that two writers on one file (a rebuild under a running server, two
-   * servers on one data dir) can never apply the same event twice.
-   */
-  advanceCheckpoint(expected: bigint | null, position: bigint): void {
-    const { changes } = this.moveCheckpoint.run(position.toString(), expected?.toString() ?? null);
-    if (changes !== 1) throw new CheckpointMovedError(expected);
   }
 }
