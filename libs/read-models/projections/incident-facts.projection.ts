@@ -146,7 +146,7 @@ export class IncidentFactsProjection implements Projection {
       if (error instanceof RuleViolation && error.rule === 'unknown-communication-policy-version') return;
       throw error;
     }
-    this.writeFacts(incidentId, history, compliance, measureHistory(history, compliance, now), asOf);
+    this.writeFacts(incidentId, history, compliance, measureHistory(history, compliance, now), started, asOf);
   }
 
   private writeFacts(
@@ -154,9 +154,9 @@ export class IncidentFactsProjection implements Projection {
     history: IncidentHistory,
     compliance: CommunicationCompliance,
     metrics: IncidentMetricValues,
+    started: number,
     asOf: number,
   ): void {
-    const started = Date.parse(history.startedAt);
     const nextUpdateDue = compliance.nextUpdateDueAt === null ? null : Date.parse(compliance.nextUpdateDueAt);
     // While open with a public update in the current period, the last interval runs until now and
     // its deadline is the next update's: judged at `asOf` above, re-judged at query time.
