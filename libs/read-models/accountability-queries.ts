@@ -66,21 +66,12 @@ const EARLIER_SAME_PAIR = `
     AND e.started_ms < k.started_ms AND e.started_ms >= k.started_ms - :window
   WHERE k.category != 'UNKNOWN'`;
 
-interface MetricsRow {
+/** A group's aggregates as SQL gives them: the recurrence rate still to divide. */
+type MetricsRow = Omit<IncidentMetrics, 'recurrenceRate'> & {
   key: string;
-  incidentCount: number;
-  mttaMinutes: number | null;
-  timeToFirstUpdateMinutes: number | null;
-  timeToMitigateMinutes: number | null;
-  mttrMinutes: number | null;
-  cadenceCompliance: number | null;
-  finalEtaErrorMinutes: number | null;
-  firstEtaErrorMinutes: number | null;
-  etaRevisions: number | null;
   judged: number | null;
   recurring: number | null;
-  overduePreventiveMeasures: number;
-}
+};
 
 /**
  * The accountability queries: incident metrics and communication compliance as the domain defines

@@ -27,13 +27,8 @@ const BOOKKEEPING_SCHEMA = `
   ) STRICT;
 `;
 
-const READ_MODEL_TABLES = [
-  'incidents',
-  'incident_records',
-  'incident_services',
-  'timeline',
-  'customer_updates',
-  'eta_revisions',
+/** The tables the incident facts projection rewrites, per incident, from its whole stream. */
+export const PER_INCIDENT_FACTS_TABLES = [
   'incident_facts',
   'recurrence_keys',
   'root_causes',
@@ -41,6 +36,16 @@ const READ_MODEL_TABLES = [
   'postmortems',
   'compensations',
   'customer_feedback',
+];
+
+const READ_MODEL_TABLES = [
+  'incidents',
+  'incident_records',
+  'incident_services',
+  'timeline',
+  'customer_updates',
+  'eta_revisions',
+  ...PER_INCIDENT_FACTS_TABLES,
   'maintenances',
   'maintenance_services',
 ];

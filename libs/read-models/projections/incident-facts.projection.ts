@@ -14,18 +14,8 @@ import {
   type PolicyRegistry,
 } from '../../domain/index.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
+import { PER_INCIDENT_FACTS_TABLES } from '../read-model-db.js';
 import { RecordedIncidentEvents } from './recorded-incident-events.js';
-
-/** The tables rewritten, per incident, from the incident's whole stream. */
-const PER_INCIDENT_TABLES = [
-  'incident_facts',
-  'recurrence_keys',
-  'root_causes',
-  'preventive_measures',
-  'postmortems',
-  'compensations',
-  'customer_feedback',
-];
 
 /**
  * What the accountability queries read: per incident, the metric facts (the domain's
@@ -64,7 +54,7 @@ export class IncidentFactsProjection implements Projection {
     private readonly policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,
   ) {
     this.events = new RecordedIncidentEvents(db);
-    this.deletes = PER_INCIDENT_TABLES.map((table) =>
+    this.deletes = PER_INCIDENT_FACTS_TABLES.map((table) =>
       db.prepare(`DELETE FROM ${table} WHERE incident_id = ?`),
     );
     this.insertFacts = db.prepare(
