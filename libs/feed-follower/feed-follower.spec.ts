@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { EventStore, StoredEvent } from '../event-store/index.js';
-import { FeedFollower, pause } from './feed-follower.js';
+import { FeedFollower, inBatches, pause } from './feed-follower.js';
 
 /** A feed with nothing after the checkpoint yet: it waits until its subscription is aborted. */
 const quietStore = {
@@ -23,4 +23,27 @@ describe('FeedFollower', () => {
     expect(await waiting).toBe(false);
     expect(await follower.waitFor(10n, AN_HOUR)).toBe(false);
   }, 5_000);
+});
+
+describe('inBatches', () => {
+  it('lets the event loop turn between full batches of a feed that never has to wait', async () => {
+    // A catch-up over an embedded store: every read resolves without I/O.
+    async function* backlog() {
+      for (let i = 0; ; i++) yield i;
+    }
+    const turns: number[] = [];
+    let batches = 0;
+    const timer = setInterval(() => turns.push(batches), 0);
+    try {
+      for await (const batch of inBatches(backlog(), 100)) {
+        expect(batch).toHaveLength(100);
+        if (++batches === 5) break;
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    // Without the turn, the timer would not run before the loop ends.
+    expect(turns.length).toBeGreaterThan(0);
+    expect(turns[0]).toBeLessThan(5);
+  });
 });

@@ -21,9 +21,10 @@ export interface FeedFollowerOptions {
 }
 
 /**
- * Follows the event store's feed for a dispatcher (webhooks, notifications): catch-up from the
- * consumer's stored checkpoint, then live, in batches of what is immediately available. After a
- * failure it waits and resumes from the stored checkpoint, which is the truth.
+ * Follows the event store's feed for a consumer (the read models' projection runner, the webhook
+ * and notification dispatchers): catch-up from the consumer's stored checkpoint, then live, in
+ * batches of what is immediately available. After a failure it waits and resumes from the stored
+ * checkpoint, which is the truth.
  */
 export class FeedFollower {
   private readonly batchSize: number;
@@ -114,7 +115,9 @@ export class FeedFollower {
 /**
  * Groups an endless feed into batches: each holds what has arrived by the next turn of the event
  * loop, up to `maxSize`, so that a catch-up commits in large transactions and a live follower
- * handles every event as soon as it arrives. The caller ends the source (by its abort signal).
+ * handles every event as soon as it arrives. After a full batch it lets a turn of the event loop
+ * pass, so that a long catch-up does not hold up the server's requests. The caller ends the
+ * source (by its abort signal).
  */
 export async function* inBatches<T>(source: AsyncIterable<T>, maxSize: number): AsyncGenerator<T[]> {
   const iterator = source[Symbol.asyncIterator]();
@@ -138,6 +141,7 @@ export async function* inBatches<T>(source: AsyncIterable<T>, maxSize: number): 
       }
       yield batch;
       if (ended) return;
+      if (batch.length === maxSize) await turnEnd();
     }
   } finally {
     // The source ends when its subscription's signal aborts; a read left pending then is moot.

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { EventStore, StoredEvent } from '../event-store/index.js';
+import type { EventStore } from '../event-store/index.js';
+import { FeedFollower } from '../feed-follower/feed-follower.js';
+import { checkpointedBatch, readCheckpoint } from '../feed-follower/local-db.js';
 import { ReadModelWriter } from './projections/read-model-writer.js';
-import { checkpointedBatch, readCheckpoint, type CheckpointedBatch } from '../feed-follower/local-db.js';
 import { registerProjector, unregisterProjector } from './read-model-db.js';
 import type { ProjectionStatus } from './read-model.types.js';
 
@@ -41,60 +42,72 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const IDLE = Symbol('idle');
-
 /**
- * Keeps the read models up to date: follows the event store's feed from the stored checkpoint
- * (catch-up, then live) and applies it in batches, each batch and its new checkpoint in one
- * transaction, so that a crash at any instant neither loses nor applies twice any event.
+ * Keeps the read models up to date: a FeedFollower follows the event store's feed from the
+ * stored checkpoint (catch-up, then live) and the runner applies each batch and its new
+ * checkpoint in one transaction, so that a crash at any instant neither loses nor applies twice
+ * any event.
  *
- * A batch is what is immediately available: events are gathered until the feed has nothing more
- * before the next turn of the event loop, or `batchSize` is reached. If a batch fails (a bug, the
- * disk, another writer), the runner reports it to `onError` listeners, waits, and follows the log
- * again from the checkpoint in the file.
+ * If a batch fails (a bug, the disk, another writer), the runner reports it to `onError`
+ * listeners, waits, and follows the log again from the checkpoint in the file.
  */
 export class ProjectionRunner {
-  private readonly writer: ReadModelWriter;
-  private readonly commit: CheckpointedBatch;
-  private readonly batchSize: number;
-  private readonly retryDelayMs: number;
+  private readonly follower: FeedFollower;
   private checkpoint: bigint | null;
   private readonly waiters = new Set<Waiter>();
   private readonly progressListeners = new Set<(progress: ProjectionProgress) => void>();
   private readonly errorListeners = new Set<(error: unknown) => void>();
-  private abort: AbortController | null = null;
-  private running: Promise<void> | null = null;
+  private running = false;
 
   constructor(
     private readonly store: EventStore,
     private readonly db: Database.Database,
     options: ProjectionRunnerOptions = {},
   ) {
-    this.writer = new ReadModelWriter(db);
-    this.commit = checkpointedBatch(db, (events) => {
-      this.writer.apply(events);
-      this.writer.flush();
+    const writer = new ReadModelWriter(db);
+    const commit = checkpointedBatch(db, (events) => {
+      writer.apply(events);
+      writer.flush();
     });
-    this.batchSize = options.batchSize ?? 500;
-    this.retryDelayMs = options.retryDelayMs ?? 1_000;
     this.checkpoint = readCheckpoint(db);
+    this.follower = new FeedFollower(
+      store,
+      {
+        // The file is the truth: after a failure, another writer may have moved the checkpoint.
+        readCheckpoint: () => {
+          this.advanceTo(readCheckpoint(db));
+          return this.checkpoint;
+        },
+        handleBatch: (events, from) => {
+          commit(events, from);
+          const checkpoint = events[events.length - 1].globalPosition;
+          this.advanceTo(checkpoint);
+          for (const listener of this.progressListeners) listener({ checkpoint, applied: events.length });
+        },
+      },
+      {
+        batchSize: options.batchSize ?? 500,
+        retryDelayMs: options.retryDelayMs,
+        onError: (error) => {
+          for (const listener of this.errorListeners) listener(error);
+        },
+      },
+    );
   }
 
   /** Starts following the log; does nothing if already started. */
   start(): void {
-    if (this.running !== null) return;
+    if (this.running) return;
     registerProjector(this.db);
-    const abort = new AbortController();
-    this.abort = abort;
-    this.running = this.run(abort.signal);
+    this.running = true;
+    this.follower.start();
   }
 
   /** Stops following the log once the batch in hand is committed. */
   async stop(): Promise<void> {
-    if (this.running === null) return;
-    this.abort!.abort();
-    await this.running;
-    this.running = null;
+    if (!this.running) return;
+    await this.follower.stop();
+    this.running = false;
     unregisterProjector(this.db);
   }
 
@@ -105,7 +118,8 @@ export class ProjectionRunner {
 
   /**
    * Resolves once the read models have applied the event at `position`; rejects with
-   * ConsistencyTimeoutError after `timeoutMs`.
+   * ConsistencyTimeoutError after `timeoutMs`. Unlike a dispatcher's waiters, these wait out
+   * their time even while the runner is stopped: a restart within it still answers them.
    */
   waitForPosition(position: bigint, timeoutMs: number): Promise<void> {
     if (this.checkpoint !== null && this.checkpoint >= position) return Promise.resolve();
@@ -134,65 +148,6 @@ export class ProjectionRunner {
     return () => this.errorListeners.delete(listener);
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.follow(signal);
-      } catch (error) {
-        for (const listener of this.errorListeners) listener(error);
-        await pause(this.retryDelayMs, signal);
-      }
-    }
-  }
-
-  /** Follows the feed until `signal` aborts (returns) or something fails (throws). */
-  private async follow(signal: AbortSignal): Promise<void> {
-    // The file is the truth: after a failure, another writer may have moved the checkpoint.
-    this.advanceTo(readCheckpoint(this.db));
-    // Ends the subscription when this call ends, however it ends.
-    const done = new AbortController();
-    const feed = this.store
-      .subscribe(this.checkpoint, { signal: AbortSignal.any([signal, done.signal]) })
-      [Symbol.asyncIterator]();
-    let next = feed.next();
-    try {
-      let batch: StoredEvent[] = [];
-      for (;;) {
-        const result = batch.length === 0 ? await next : await Promise.race([next, nextTurn()]);
-        if (result === IDLE) {
-          // Nothing more is immediately available.
-          this.commitBatch(batch);
-          batch = [];
-          continue;
-        }
-        if (result.done) break;
-        batch.push(result.value);
-        next = feed.next();
-        if (batch.length >= this.batchSize) {
-          this.commitBatch(batch);
-          batch = [];
-          // Lets the server's requests run between the batches of a long catch-up.
-          await nextTurn();
-        }
-      }
-      // What was gathered is committed, so that stop() loses no work.
-      if (batch.length > 0) this.commitBatch(batch);
-      // The feed never ends on its own; it does when the store is closed under the runner.
-      if (!signal.aborted) throw new Error("The event store's feed ended");
-    } finally {
-      done.abort();
-      // A read still pending when a batch failed ends with the subscription; its outcome is moot.
-      next.catch(() => undefined);
-    }
-  }
-
-  private commitBatch(batch: StoredEvent[]): void {
-    this.commit(batch, this.checkpoint);
-    const checkpoint = batch[batch.length - 1].globalPosition;
-    this.advanceTo(checkpoint);
-    for (const listener of this.progressListeners) listener({ checkpoint, applied: batch.length });
-  }
-
   /** Notes the checkpoint in the file and releases the waiters it satisfies. */
   private advanceTo(checkpoint: bigint | null): void {
     this.checkpoint = checkpoint;
@@ -212,21 +167,4 @@ export async function projectionStatus(store: EventStore, db: Database.Database)
   const checkpoint = readCheckpoint(db);
   const head = await store.headPosition();
   return { checkpoint, head, lag: head === null ? 0n : head - (checkpoint ?? 0n) };
-}
-
-/** Resolves after the current turn of the event loop (the I/O already waiting runs first). */
-function nextTurn(): Promise<typeof IDLE> {
-  return new Promise((resolve) => setImmediate(() => resolve(IDLE)));
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
 }
