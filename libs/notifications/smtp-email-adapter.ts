@@ -25,8 +25,10 @@ export class SmtpEmailAdapter implements ChannelAdapter {
     });
   }
 
-  async send(notification: OutgoingNotification): Promise<{ detail: string | null }> {
+  async send(notification: OutgoingNotification, signal: AbortSignal): Promise<{ detail: string | null }> {
     const info = (await this.transport.sendMail({
+      // Shutdown closes the connection instead of waiting out a hung server's timeouts.
+      signal,
       from: this.settings.from,
       to: this.settings.to,
       subject: `Service incident update: ${describeStatus(notification.incidentStatus)}`,
