@@ -123,6 +123,33 @@ describe('ProjectionRunner', () => {
     });
   });
 
+  test('a batch that failed is applied once when a retry succeeds', async () => {
+    const errors: unknown[] = [];
+    runner = new ProjectionRunner(store, readModels.db, { retryDelayMs: 5 });
+    runner.onError((error) => errors.push(error));
+    runner.start();
+    await runner.waitForPosition((await declare()).position, 2_000);
+    // The disk refuses the timeline's rows: after the incidents have folded the batch in memory.
+    const other = openReadModels(dir);
+    other.db.exec(
+      `CREATE TRIGGER refuse_timeline BEFORE INSERT ON timeline BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`,
+    );
+
+    const { incidentIds } = await generateHistory(store, { seed: 5, events: 300 });
+    while (errors.length < 3) await sleep(5);
+    other.db.exec('DROP TRIGGER refuse_timeline');
+    other.close();
+    await runner.waitForPosition((await store.headPosition())!, 5_000);
+
+    expect(String(errors[0])).toContain('disk trouble');
+    const rebuilt = openReadModels(join(dir, 'rebuilt.db'));
+    await rebuild(store, rebuilt.db);
+    const now = new Date().toISOString();
+    expect(allAnswers(readModels, incidentIds, now)).toEqual(allAnswers(rebuilt, incidentIds, now));
+    expect(allRows(readModels.db)).toEqual(allRows(rebuilt.db));
+    rebuilt.close();
+  }, 30_000);
+
   test('two runners on one file never apply an event twice', async () => {
     const other = openReadModels(dir);
     const rival = new ProjectionRunner(store, other.db, { batchSize: 7, retryDelayMs: 5 });

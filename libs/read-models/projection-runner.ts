@@ -64,7 +64,7 @@ export class ProjectionRunner {
     private readonly db: Database.Database,
     options: ProjectionRunnerOptions = {},
   ) {
-    const writer = new ReadModelWriter(db);
+    let writer = new ReadModelWriter(db);
     const commit = checkpointedBatch(db, (events) => {
       writer.apply(events);
       writer.flush();
@@ -79,7 +79,14 @@ export class ProjectionRunner {
           return this.checkpoint;
         },
         handleBatch: (events, from) => {
-          commit(events, from);
+          try {
+            commit(events, from);
+          } catch (error) {
+            // The transaction rolled the file back, not what the writer folded in memory: the
+            // retry must start from the file alone, or it would fold the batch in twice.
+            writer = new ReadModelWriter(db);
+            throw error;
+          }
           const checkpoint = events[events.length - 1].globalPosition;
           this.advanceTo(checkpoint);
           for (const listener of this.progressListeners) listener({ checkpoint, applied: events.length });
