@@ -130,3 +130,100 @@ describe('bad input changes nothing', () => {
     expect(overGet.status).toBe(405);
   });
 });
+
+/** Filters of the queries are inputs too: out of their bounds, they are refused, not ignored. */
+describe('bad filters are refused', () => {
+  let server: LedgerServer;
+  beforeAll(async () => {
+    server = await LedgerServer.start();
+    await declareIncident(server);
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  const later = '2030-01-01T00:00:00Z';
+  const earlier = '2020-01-01T00:00:00Z';
+  const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
+    [
+      'a title text over 200 characters',
+      'query($f: IncidentFilterInput) { incidents(filter: $f) { totalCount } }',
+      { f: { titleContains: 'x'.repeat(201) } },
+      /titleContains/,
+    ],
+    [
+      'six statuses where there are five',
+      'query($f: IncidentFilterInput) { incidents(filter: $f) { totalCount } }',
+      {
+        f: { statuses: ['INVESTIGATING', 'INVESTIGATING', 'IDENTIFIED', 'MONITORING', 'RESOLVED', 'CLOSED'] },
+      },
+      /statuses/,
+    ],
+    [
+      'incidents declared from after declared to',
+      'query($f: IncidentFilterInput) { incidents(filter: $f) { totalCount } }',
+      { f: { declaredFrom: later, declaredTo: earlier } },
+      /declaredTo must not be before declaredFrom/,
+    ],
+    [
+      'root causes of a service name over 100 characters',
+      'query($f: RootCauseFilterInput) { rootCauses(filter: $f) { totalCount } }',
+      { f: { service: 's'.repeat(101) } },
+      /service/,
+    ],
+    [
+      'preventive measures due from after due to',
+      'query($f: PreventiveMeasureFilterInput) { preventiveMeasures(filter: $f) { totalCount } }',
+      { f: { dueFrom: later, dueTo: earlier } },
+      /dueTo must not be before dueFrom/,
+    ],
+    [
+      'compensations granted from after granted to',
+      'query($f: CompensationFilterInput) { compensations(filter: $f) { totalCount } }',
+      { f: { grantedFrom: later, grantedTo: earlier } },
+      /grantedTo must not be before grantedFrom/,
+    ],
+    [
+      'maintenances in a window that ends before it starts',
+      'query($f: MaintenanceFilterInput) { maintenances(filter: $f) { id } }',
+      { f: { windowFrom: later, windowTo: earlier } },
+      /windowTo must not be before windowFrom/,
+    ],
+    [
+      'metrics from after to',
+      'query($from: DateTime, $to: DateTime) { incidentMetrics(from: $from, to: $to) { key } }',
+      { from: later, to: earlier },
+      /to must not be before from/,
+    ],
+    [
+      'postmortems from after to',
+      'query($from: DateTime, $to: DateTime) { postmortems(from: $from, to: $to) { totalCount } }',
+      { from: later, to: earlier },
+      /to must not be before from/,
+    ],
+    [
+      'feedback from after to',
+      'query($from: DateTime, $to: DateTime) { feedbackBySeverity(from: $from, to: $to) { severity } }',
+      { from: later, to: earlier },
+      /to must not be before from/,
+    ],
+  ];
+
+  test.each(cases)('%s', async (_name, query, variables, message) => {
+    const result = await server.graphql(query, variables);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(result.errors![0])).toMatch(message);
+  });
+
+  test('an absent or empty filter is no constraint', async () => {
+    for (const filter of [null, {}]) {
+      const result = await server.graphql(
+        'query($f: IncidentFilterInput) { incidents(filter: $f) { totalCount } }',
+        { f: filter },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.incidents.totalCount).toBe(1);
+    }
+  });
+});

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
+import { VALIDATION_OPTIONS } from './graphql/validation.js';
 
 /** The largest request body; bigger ones get 413 before any parsing. Inputs have far smaller maxima. */
 const BODY_LIMIT = '1mb';
@@ -17,14 +18,6 @@ export async function createApp(config: LedgerConfig): Promise<INestApplication>
   });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: BODY_LIMIT });
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-      validationError: { target: false, value: false },
-    }),
-  );
+  app.useGlobalPipes(new ValidationPipe(VALIDATION_OPTIONS));
   return app;
 }

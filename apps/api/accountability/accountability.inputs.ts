@@ -4,6 +4,7 @@ import type { PreventiveMeasureStatus, RootCauseCategory } from '../../../libs/d
 import { NAME_MAX } from '../commands/command-input.js';
 import { PreventiveMeasureStatusEnum, RootCauseCategoryEnum } from '../graphql/enums.js';
 import { DateTime } from '../graphql/scalars.js';
+import { IsNotBefore } from '../graphql/validation.js';
 
 @InputType()
 export class RootCauseFilterInput {
@@ -47,6 +48,7 @@ export class PreventiveMeasureFilterInput {
   @Field(() => DateTime, { nullable: true, description: 'Due before.' })
   @IsOptional()
   @IsDate()
+  @IsNotBefore('dueFrom')
   dueTo?: Date;
 }
 
@@ -60,5 +62,6 @@ export class CompensationFilterInput {
   @Field(() => DateTime, { nullable: true, description: 'Granted before.' })
   @IsOptional()
   @IsDate()
+  @IsNotBefore('grantedFrom')
   grantedTo?: Date;
 }

@@ -7,6 +7,7 @@ import { MetricsGroupByEnum } from '../graphql/enums.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { DateTime } from '../graphql/scalars.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
+import { OptionalInputArg } from '../graphql/validation.js';
 import { followsPolicy } from '../incidents/post-incident.views.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 import { consistentWithArg, INTERNAL_READERS, withConsistency } from '../read-models/read-models.resolver.js';
@@ -37,6 +38,14 @@ const firstArg = {
 } as const;
 const fromArg = { type: () => DateTime, nullable: true, description: 'At or after.' } as const;
 const toArg = { type: () => DateTime, nullable: true, description: 'Before.' } as const;
+
+/** The range [from, to) as ISO instants; refused when `to` comes before `from`. */
+function isoRange(from: Date | null, to: Date | null): { from?: string; to?: string } {
+  if (from && to && to.getTime() < from.getTime()) {
+    throw new BadUserInputError('to must not be before from');
+  }
+  return { from: from?.toISOString(), to: to?.toISOString() };
+}
 
 function checkFirst(first: number): number {
   if (first < 1 || first > MAX_FIRST) throw new BadUserInputError(`first must be from 1 to ${MAX_FIRST}`);
@@ -94,8 +103,7 @@ export class AccountabilityResolver {
     const queries = await this.reads.accountability(withConsistency(context, consistentWith));
     return queries.incidentMetrics(
       {
-        from: from?.toISOString(),
-        to: to?.toISOString(),
+        ...isoRange(from, to),
         groupBy,
         recurrenceWindowDays: checkWindowDays(recurrenceWindowDays),
       },
@@ -124,7 +132,7 @@ export class AccountabilityResolver {
   @Roles(...INTERNAL_READERS)
   async rootCauses(
     @Context() context: LedgerContext,
-    @Args('filter', { type: () => RootCauseFilterInput, nullable: true }) filter: RootCauseFilterInput | null,
+    @OptionalInputArg('filter', RootCauseFilterInput) filter: RootCauseFilterInput | null,
     @Args('recurrenceWindowDays', { type: () => Float, defaultValue: DEFAULT_RECURRENCE_WINDOW_DAYS })
     recurrenceWindowDays: number,
     @Args('first', firstArg) first: number,
@@ -138,8 +146,7 @@ export class AccountabilityResolver {
   @Roles(...INTERNAL_READERS)
   async preventiveMeasures(
     @Context() context: LedgerContext,
-    @Args('filter', { type: () => PreventiveMeasureFilterInput, nullable: true })
-    filter: PreventiveMeasureFilterInput | null,
+    @OptionalInputArg('filter', PreventiveMeasureFilterInput) filter: PreventiveMeasureFilterInput | null,
     @Args('first', firstArg) first: number,
     @Args('consistentWith', consistentWithArg) consistentWith: string | null,
   ): Promise<PreventiveMeasureList> {
@@ -160,8 +167,9 @@ export class AccountabilityResolver {
     @Args('to', toArg) to: Date | null,
     @Args('first', firstArg) first: number,
   ): Promise<PostmortemList> {
+    const range = isoRange(from, to);
     const queries = await this.reads.accountability(context);
-    return queries.postmortems(from?.toISOString(), to?.toISOString(), checkFirst(first));
+    return queries.postmortems(range.from, range.to, checkFirst(first));
   }
 
   @Query(() => CompensationLedger, {
@@ -170,8 +178,7 @@ export class AccountabilityResolver {
   @Roles(...INTERNAL_READERS)
   async compensations(
     @Context() context: LedgerContext,
-    @Args('filter', { type: () => CompensationFilterInput, nullable: true })
-    filter: CompensationFilterInput | null,
+    @OptionalInputArg('filter', CompensationFilterInput) filter: CompensationFilterInput | null,
     @Args('first', firstArg) first: number,
   ): Promise<CompensationLedger> {
     const queries = await this.reads.accountability(context);
@@ -209,9 +216,7 @@ export class AccountabilityResolver {
     @Args('from', fromArg) from: Date | null,
     @Args('to', toArg) to: Date | null,
   ): Promise<SeverityFeedback[]> {
-    return (await this.reads.accountability(context)).feedbackBySeverity(
-      from?.toISOString(),
-      to?.toISOString(),
-    );
+    const range = isoRange(from, to);
+    return (await this.reads.accountability(context)).feedbackBySeverity(range.from, range.to);
   }
 }

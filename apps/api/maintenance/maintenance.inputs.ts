@@ -24,6 +24,7 @@ import {
 } from '../commands/command-input.js';
 import { ChannelEnum, MaintenanceStatusEnum } from '../graphql/enums.js';
 import { DateTime } from '../graphql/scalars.js';
+import { IsNotBefore } from '../graphql/validation.js';
 
 const SERVICE_NAME_MESSAGE = 'each service name must be 1-100 letters, digits, spaces or ._/&()-';
 
@@ -95,5 +96,6 @@ export class MaintenanceFilterInput {
   @Field(() => DateTime, { nullable: true, description: '…and start before this (overlap).' })
   @IsOptional()
   @IsDate()
+  @IsNotBefore('windowFrom')
   windowTo?: Date;
 }

@@ -10,6 +10,7 @@ import { CommandSender } from '../commands/command-sender.js';
 import { MAINTENANCES } from '../commands/stream-types.js';
 import { requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
+import { OptionalInputArg } from '../graphql/validation.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 import { consistentWithArg, withConsistency } from '../read-models/read-models.resolver.js';
 import {
@@ -52,8 +53,7 @@ export class MaintenanceResolver {
   })
   async maintenances(
     @Context() context: LedgerContext,
-    @Args('filter', { type: () => MaintenanceFilterInput, nullable: true })
-    filter: MaintenanceFilterInput | null,
+    @OptionalInputArg('filter', MaintenanceFilterInput) filter: MaintenanceFilterInput | null,
     @Args('consistentWith', consistentWithArg) consistentWith: string | null,
   ): Promise<Maintenance[]> {
     const { windowFrom, windowTo, ...rest } = filter ?? {};

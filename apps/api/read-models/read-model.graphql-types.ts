@@ -16,6 +16,7 @@ import {
   VisibilityEnum,
 } from '../graphql/enums.js';
 import { DateTime, JSONScalar } from '../graphql/scalars.js';
+import { IsNotBefore } from '../graphql/validation.js';
 import { Incident } from '../incidents/incident.types.js';
 
 export const IncidentSortEnum = {
@@ -65,6 +66,7 @@ export class IncidentFilterInput {
   @Field(() => DateTime, { nullable: true, description: 'Started before.' })
   @IsOptional()
   @IsDate()
+  @IsNotBefore('declaredFrom')
   declaredTo?: Date;
   @Field(() => String, { nullable: true, description: 'Case-insensitive text in the title.' })
   @IsOptional()

@@ -4,6 +4,7 @@ import { ForbiddenError } from '../auth/auth.guard.js';
 import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
+import { OptionalInputArg } from '../graphql/validation.js';
 import { toIncidentView } from '../incidents/incident.views.js';
 import { ConsistentReads } from './consistent-reads.js';
 import {
@@ -50,7 +51,7 @@ export class ReadModelsResolver {
   })
   async incidents(
     @Context() context: LedgerContext,
-    @Args('filter', { type: () => IncidentFilterInput, nullable: true }) filter: IncidentFilterInput | null,
+    @OptionalInputArg('filter', IncidentFilterInput) filter: IncidentFilterInput | null,
     @Args('sort', { type: () => IncidentSortEnum, defaultValue: 'DECLARED_DESC' }) sort: IncidentSort,
     @Args('first', { type: () => Int, defaultValue: 20 }) first: number,
     @Args('after', { type: () => String, nullable: true }) after: string | null,
