@@ -118,6 +118,8 @@ describe('an incident through its customer-facing lifecycle, over HTTP', () => {
       backdated: true,
       streamId: `incident-${id}`,
     });
+    // Entered as they happened (milliseconds before they were stored): not backdated, as in the timeline.
+    expect(incident.events.slice(1).map((event: any) => event.backdated)).toEqual(Array(7).fill(false));
     expect(incident.events[5].data).toMatchObject({
       previousEstimate: minutesFrom(declaredAt, 120),
       reason: 'Rollback slower than expected',

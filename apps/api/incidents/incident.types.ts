@@ -22,7 +22,10 @@ export class IncidentEvent {
   @Field(() => String) actor!: string;
   @Field(() => DateTime, { description: 'Server clock when stored; authoritative.' }) recordedAt!: string;
   @Field(() => DateTime, { description: 'When it happened in the world.' }) occurredAt!: string;
-  @Field(() => Boolean, { description: 'Recorded after the fact: occurredAt is earlier than recordedAt.' })
+  @Field(() => Boolean, {
+    description:
+      'Recorded after the fact: occurredAt more than a minute before recordedAt (as in the timeline).',
+  })
   backdated!: boolean;
   @Field(() => String) correlationId!: string;
   @Field(() => String, { nullable: true }) causationId!: string | null;

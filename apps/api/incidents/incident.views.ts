@@ -1,6 +1,6 @@
 import type { IncidentRole, IncidentState } from '../../../libs/domain/index.js';
 import type { StoredEvent } from '../../../libs/event-store/index.js';
-import type { IncidentRecord } from '../../../libs/read-models/index.js';
+import { isBackdated, type IncidentRecord } from '../../../libs/read-models/index.js';
 import type { Incident, IncidentEvent } from './incident.types.js';
 import { toPostIncidentView } from './post-incident.views.js';
 
@@ -62,7 +62,7 @@ export function toEventView(event: StoredEvent): IncidentEvent {
     actor: event.actor,
     recordedAt: event.recordedAt,
     occurredAt: event.occurredAt,
-    backdated: Date.parse(event.occurredAt) < Date.parse(event.recordedAt),
+    backdated: isBackdated(Date.parse(event.occurredAt), event.recordedAt),
     correlationId: event.correlationId,
     causationId: event.causationId,
     idempotencyKey: event.idempotencyKey,

@@ -9,6 +9,11 @@ import type { IncidentStreamEvent } from './incident-stream-event.js';
  */
 export const BACKDATED_AFTER_MS = 60_000;
 
+/** Entered after the fact: occurredAt more than BACKDATED_AFTER_MS before recordedAt. */
+export function isBackdated(occurredMs: number, recordedAt: string): boolean {
+  return Date.parse(recordedAt) - occurredMs > BACKDATED_AFTER_MS;
+}
+
 /**
  * An incident event as a readable timeline entry: the timeline read model stores these, and the
  * CLI's replay prints them from the event store.
@@ -33,7 +38,7 @@ export function toTimelineEntry({
     actor: stored.actor,
     recordedAt: stored.recordedAt,
     occurredAt: stored.occurredAt,
-    backdated: Date.parse(stored.recordedAt) - occurredMs > BACKDATED_AFTER_MS,
+    backdated: isBackdated(occurredMs, stored.recordedAt),
     data: stored.data,
   };
 }
