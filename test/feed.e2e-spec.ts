@@ -39,7 +39,13 @@ function subscribe(
     client.subscribe<{ events?: Received; incidentEvents?: Received }>(
       { query, variables },
       {
-        next: ({ data }) => received.push((data!.events ?? data!.incidentEvents)!),
+        next: ({ data, errors }) => {
+          // A refused operation (its resolver's roles) arrives as a result with errors only.
+          if (errors) {
+            failure = errors;
+            resolve();
+          } else received.push((data!.events ?? data!.incidentEvents)!);
+        },
         error: (error) => {
           failure = error;
           resolve();
@@ -60,7 +66,14 @@ function subscribe(
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  return { received, until, done, close: () => client.dispose(), closeCode: () => closeCode };
+  return {
+    received,
+    until,
+    done,
+    close: () => client.dispose(),
+    closeCode: () => closeCode,
+    failure: () => failure,
+  };
 }
 
 const FOLLOW_ALL = `subscription($after: String) { events(after: $after, streamPrefix: "incident-") { eventId type streamId version position } }`;
@@ -152,6 +165,21 @@ describe('the event feed and subscriptions', () => {
       ['IncidentAcknowledged', 2],
       ['IncidentResolved', 3],
     ]);
+  });
+
+  test('a communicator may not follow the raw events: they carry the internal notes', async () => {
+    const { id } = await declareIncident(server);
+    const followIncident = `subscription($id: ID!) { incidentEvents(incidentId: $id) { type } }`;
+    for (const [query, variables] of [
+      [FOLLOW_ALL, {}],
+      [followIncident, { id }],
+    ] as const) {
+      const communicator = subscribe(server, query, variables, KEYS.communicator);
+      await communicator.done;
+      expect(communicator.failure()).toMatchObject([{ extensions: { code: 'FORBIDDEN' } }]);
+      expect(communicator.received).toEqual([]);
+      communicator.close();
+    }
   });
 
   test('a connection without a valid key is closed with 4403', async () => {

@@ -86,7 +86,10 @@ describe('read models over GraphQL', () => {
   });
 
   test('timeline: readable entries by occurredAt; internal ones only for roles allowed to see them', async () => {
-    const { id } = await declareIncident(server, { occurredAt: minutesAgo(30) });
+    const { id } = await declareIncident(server, {
+      occurredAt: minutesAgo(30),
+      summary: 'Our own config push, most likely',
+    });
     await server.graphql(mutation('addInternalNote', 'AddInternalNoteInput'), {
       input: { incidentId: id, note: 'Suspect the 14:02 deploy' },
     });
@@ -122,6 +125,37 @@ describe('read models over GraphQL', () => {
     expect(
       (await server.graphql(TIMELINE, { id, v: 'ALL' }, KEYS.communicator)).errors![0].extensions!.code,
     ).toBe('FORBIDDEN');
+
+    // The public entries carry only what customers may see of their data.
+    const DATA = `query($id: ID!, $v: TimelineVisibility) { timeline(incidentId: $id, visibility: $v) { data } }`;
+    const [declared] = (await server.graphql(DATA, { id, v: 'PUBLIC' }, KEYS.communicator)).data!.timeline;
+    expect(declared.data).toEqual({
+      incidentId: id,
+      title: 'Checkout fails for EU customers',
+      severity: 'SEV2',
+      services: ['checkout'],
+    });
+    const [declaredInAll] = (await server.graphql(DATA, { id, v: 'ALL' }, KEYS.auditor)).data!.timeline;
+    expect(declaredInAll.data).toMatchObject({ summary: 'Our own config push, most likely' });
+
+    // Nor do the other ways to the events show a communicator the internal entries.
+    const EVENTS = `query($id: ID!) { incident(id: $id) { events { type } } }`;
+    const typesFor = async (key: string) =>
+      (await server.graphql(EVENTS, { id }, key)).data!.incident.events.map((event: any) => event.type);
+    expect(await typesFor(KEYS.communicator)).toEqual([
+      'IncidentDeclared',
+      'StatusChanged',
+      'CustomerUpdatePublished',
+    ]);
+    expect(await typesFor(KEYS.auditor)).toContain('InternalNoteAdded');
+    for (const query of [
+      '{ events(first: 10) { edges { node { type } } } }',
+      `{ auditTrail(incidentId: "${id}") { type } }`,
+    ]) {
+      const refused = await server.graphql(query, {}, KEYS.communicator);
+      expect(refused.errors![0].extensions!.code).toBe('FORBIDDEN');
+      expect((await server.graphql(query, {}, KEYS.auditor)).errors).toBeUndefined();
+    }
     const unknown = await server.graphql(TIMELINE, { id: '6f1d2c3b-0000-4000-8000-000000000000' });
     expect(unknown.errors![0].extensions!.code).toBe('NOT_FOUND');
   });

@@ -14,7 +14,12 @@ export type { ProjectionProgress, ProjectionRunnerOptions } from './projection-r
 export { rebuild, type RebuildProgress } from './rebuild.js';
 export { InvalidCursorError, MAX_PAGE_SIZE, ReadModelQueries } from './read-model-queries.js';
 export { activeProjector, READ_MODELS_FILE } from './read-model-db.js';
-export { BACKDATED_AFTER_MS, isBackdated, toTimelineEntry } from './projections/timeline-entry.js';
+export {
+  BACKDATED_AFTER_MS,
+  isBackdated,
+  toTimelineEntry,
+  visibilityOf,
+} from './projections/timeline-entry.js';
 export { toIncidentStreamEvent, type IncidentStreamEvent } from './projections/incident-stream-event.js';
 
 export interface ReadModels {

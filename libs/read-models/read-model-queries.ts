@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { incidentStreamId, type ServiceImpact, type Visibility } from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
+import { publicData } from './projections/timeline-entry.js';
 import { SqlStatements, type Parameter } from './sql-statements.js';
 import type {
   CommunicationsLog,
@@ -166,7 +167,10 @@ export class ReadModelQueries {
     };
   }
 
-  /** The incident's events as readable entries, by occurredAt then version; [] for an unknown incident. */
+  /**
+   * The incident's events as readable entries, by occurredAt then version; [] for an unknown
+   * incident. PUBLIC: the public entries, each with only the data customers may see.
+   */
   timeline(incidentId: string, visibility: TimelineVisibility): TimelineEntry[] {
     const rows = this.all<TimelineRow>(
       // Only the columns an entry shows: building rows of every column takes half again as long.
@@ -176,19 +180,22 @@ export class ReadModelQueries {
        ORDER BY occurred_ms, version`,
       [incidentId, visibility],
     );
-    return rows.map((row) => ({
-      incidentId: row.incident_id,
-      version: row.version,
-      position: row.position,
-      type: row.type,
-      visibility: row.visibility,
-      description: row.description,
-      actor: row.actor,
-      recordedAt: row.recorded_at,
-      occurredAt: row.occurred_at,
-      backdated: row.backdated === 1,
-      data: JSON.parse(row.data) as Record<string, unknown>,
-    }));
+    return rows.map((row) => {
+      const data = JSON.parse(row.data) as Record<string, unknown>;
+      return {
+        incidentId: row.incident_id,
+        version: row.version,
+        position: row.position,
+        type: row.type,
+        visibility: row.visibility,
+        description: row.description,
+        actor: row.actor,
+        recordedAt: row.recorded_at,
+        occurredAt: row.occurred_at,
+        backdated: row.backdated === 1,
+        data: visibility === 'PUBLIC' ? publicData(row.type, data) : data,
+      };
+    });
   }
 
   /** Every event of each incident, oldest first, as the event store holds them; [] for an unknown id. */

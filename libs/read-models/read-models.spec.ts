@@ -14,6 +14,7 @@ import {
   type IncidentRecord,
   type IncidentSort,
   type ReadModels,
+  type TimelineEntry,
 } from './index.js';
 import { executeCommand, generateHistory, loadIncident, type GeneratedHistory } from './testing/history.js';
 import { allAnswers, allPages, allRows } from './testing/read-model-answers.js';
@@ -317,9 +318,26 @@ describe('one incident, step by step', () => {
       ['Closed', 'PUBLIC', false],
     ]);
     expect(entries[3]).toMatchObject({ type: 'InternalNoteAdded', actor: 'bob', version: 8, data: {} });
-    expect(readModels.queries.timeline(a, 'PUBLIC')).toEqual(
-      entries.filter((entry) => entry.visibility === 'PUBLIC'),
+    const shown = readModels.queries.timeline(a, 'PUBLIC');
+    const withoutData = ({ data: _data, ...entry }: TimelineEntry) => entry;
+    expect(shown.map(withoutData)).toEqual(
+      entries.filter((entry) => entry.visibility === 'PUBLIC').map(withoutData),
     );
+    // Of their data, only what customers may see: no declaration summary, no postmortem narrative.
+    expect(shown[0].data).toEqual({
+      incidentId: a,
+      title: 'Checkout errors',
+      severity: 'SEV3',
+      services: ['checkout', 'api'],
+    });
+    expect(shown.find((entry) => entry.type === 'PostmortemPublished')!.data).toEqual({
+      customerExplanation: 'A configuration change caused failed payments.',
+    });
+    expect(shown.find((entry) => entry.type === 'ResolutionEstimateSet')!.data).toEqual({
+      estimatedResolutionAt: firstEta,
+      previousEstimate: null,
+      reason: 'first estimate',
+    });
     expect(readModels.queries.timeline('no-such-incident', 'ALL')).toEqual([]);
   });
 

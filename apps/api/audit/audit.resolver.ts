@@ -1,5 +1,6 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { diffIncidentStates, incidentAsOf, verifyStreamEvents } from '../../../libs/audit/index.js';
+import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { DateTime } from '../graphql/scalars.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
@@ -43,6 +44,7 @@ export class AuditResolver {
     return toIncidentView(state, asOfInstant);
   }
 
+  @Roles(...INTERNAL_READERS)
   @Query(() => [IncidentEvent], {
     description: 'Every event of the incident with its full envelope, from the event store.',
   })

@@ -18,7 +18,8 @@ export class UnauthenticatedError extends GraphQLError {
 
 export class ForbiddenError extends Error {
   constructor(actor: string, allowed: Role[]) {
-    super(`${actor} may not do this; it needs one of the roles ${['admin', ...allowed].join(', ')}`);
+    const roles = [...new Set(['admin', ...allowed])];
+    super(`${actor} may not do this; it needs one of the roles ${roles.join(', ')}`);
     this.name = 'ForbiddenError';
   }
 }
@@ -55,6 +56,17 @@ export function authenticateConnection(
   return authenticateBearer(keys, connectionParams?.authorization ?? connectionParams?.Authorization);
 }
 
+/** Whether the caller has one of the `allowed` roles (`admin` always has). */
+export function hasRoles(principal: Principal, allowed: Role[]): boolean {
+  return principal.roles.some((role) => role === 'admin' || allowed.includes(role));
+}
+
+/** Throws unless the caller has one of the `allowed` roles. */
+export function requireRoles(principal: Principal | undefined, allowed: Role[]): void {
+  if (!principal) throw new UnauthenticatedError();
+  if (!hasRoles(principal, allowed)) throw new ForbiddenError(principal.actor, allowed);
+}
+
 /** Checks the resolver's roles against the authenticated caller. */
 @Injectable()
 export class RolesGuard implements CanActivate {
@@ -63,14 +75,12 @@ export class RolesGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType<string>() !== 'graphql') return true;
     const { principal }: AuthenticatedRequest = GqlExecutionContext.create(context).getContext().req;
-    if (!principal) throw new UnauthenticatedError();
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
       context.getHandler(),
       context.getClass(),
     ]);
-    if (allowed && !principal.roles.some((role) => role === 'admin' || allowed.includes(role))) {
-      throw new ForbiddenError(principal.actor, allowed);
-    }
+    if (!principal) throw new UnauthenticatedError();
+    if (allowed) requireRoles(principal, allowed);
     return true;
   }
 }

@@ -11,5 +11,10 @@ export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 /** Who may write to an incident, and who may only speak to customers about it. */
 export const RESPONDERS: Role[] = ['responder'];
 export const COMMUNICATORS: Role[] = ['responder', 'communicator'];
+/**
+ * Who may read what is internal: the internal timeline, the events' full envelopes (internal notes
+ * among them), the post-incident catalogs. Communicators see the incident and what customers see.
+ */
+export const INTERNAL_READERS: Role[] = ['responder', 'auditor'];
 /** Who may grant compensation: money leaves the company, so admins alone (admin is always allowed). */
 export const COMPENSATION_GRANTERS: Role[] = [];

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
 import { incidentStreamId } from '../../../libs/domain/index.js';
 import { EVENT_STORE, type EventStore, type StoredEvent } from '../../../libs/event-store/index.js';
+import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
 import { parsePosition } from '../graphql/context.js';
 import { BadUserInputError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
@@ -47,6 +48,7 @@ function cursorOf(after: string | null | undefined): bigint | null {
 export class FeedResolver {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
+  @Roles(...INTERNAL_READERS)
   @Query(() => EventConnection, {
     description: 'The global feed in position order; resuming from any cursor misses nothing.',
   })
@@ -79,6 +81,7 @@ export class FeedResolver {
     return { edges, pageInfo: { hasNextPage: more, endCursor: position?.toString() ?? null } };
   }
 
+  @Roles(...INTERNAL_READERS)
   @Subscription(() => IncidentEvent, {
     name: 'events',
     description: 'Every event after the cursor (catch-up), then each new one as it is stored.',
@@ -97,6 +100,7 @@ export class FeedResolver {
     });
   }
 
+  @Roles(...INTERNAL_READERS)
   @Subscription(() => IncidentEvent, {
     description: "The incident's events from its first (or after `afterVersion`), then each new one.",
     resolve: (event: StoredEvent) => toEventView(event),

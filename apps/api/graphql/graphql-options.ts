@@ -1,4 +1,5 @@
 import type { ApolloDriverConfig } from '@nestjs/apollo';
+import type { GraphQLError } from 'graphql';
 import type { Context } from 'graphql-ws';
 import type { ApiKeyRing } from '../auth/api-key-ring.js';
 import {
@@ -10,6 +11,9 @@ import {
 import { CONSISTENCY_HEADER, parsePosition, type LedgerContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
 import { complexityLimitPlugin, depthLimitRule, MAX_DEPTH } from './query-limits.js';
+
+const formatErrors = (errors: readonly GraphQLError[]) =>
+  errors.map((error) => formatGraphQLError(error.toJSON(), error));
 
 /** Apollo's configuration: code-first schema, authentication, error codes, query limits, graphql-ws. */
 export function graphqlOptions(keys: ApiKeyRing): Omit<ApolloDriverConfig, 'driver'> {
@@ -37,6 +41,9 @@ export function graphqlOptions(keys: ApiKeyRing): Omit<ApolloDriverConfig, 'driv
           (context as SubscriptionContext).extra.principal = principal;
           return true;
         },
+        // A subscription's errors (roles, bad arguments) leave with the same codes as a query's.
+        onNext: (_context, _id, _payload, _args, result) =>
+          result.errors && { ...result, errors: formatErrors(result.errors) },
       },
     },
     formatError: formatGraphQLError,

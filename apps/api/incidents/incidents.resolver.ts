@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { COMMUNICATORS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
+import { hasRoles } from '../auth/auth.guard.js';
+import { COMMUNICATORS, INTERNAL_READERS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
 import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
+import { visibilityOf } from '../../../libs/read-models/index.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 import {
   AddInternalNoteInput,
@@ -53,12 +55,19 @@ export class IncidentsResolver {
   }
 
   @ResolveField(() => [IncidentEvent], {
-    description: 'Every event of the incident with its full envelope, oldest first.',
+    description:
+      'Every event of the incident with its full envelope, oldest first; to a communicator, those of the public timeline.',
   })
   async events(@Parent() incident: Incident, @Context() context: LedgerContext): Promise<IncidentEvent[]> {
-    // An incident as of an earlier version (incidentAsOf) shows only the events up to it.
+    const internal = hasRoles(context.req.principal!, INTERNAL_READERS);
     const events = await this.reads.eventsOf(context, incident.id);
-    return events.filter((event) => event.streamVersion <= incident.version).map(toEventView);
+    return (
+      events
+        // An incident as of an earlier version (incidentAsOf) shows only the events up to it.
+        .filter((event) => event.streamVersion <= incident.version)
+        .filter((event) => internal || visibilityOf(event) === 'PUBLIC')
+        .map(toEventView)
+    );
   }
 
   @Mutation(() => IncidentPayload)

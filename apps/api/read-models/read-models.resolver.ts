@@ -1,6 +1,7 @@
 import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { ProjectionRunner, type IncidentFilter } from '../../../libs/read-models/index.js';
-import { ForbiddenError } from '../auth/auth.guard.js';
+import { requireRoles } from '../auth/auth.guard.js';
+import { INTERNAL_READERS } from '../auth/roles.decorator.js';
 import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
@@ -18,10 +19,6 @@ import {
   TimelineVisibilityEnum,
 } from './read-model.graphql-types.js';
 import type { IncidentSort, TimelineVisibility } from '../../../libs/read-models/index.js';
-import type { Role } from '../config/ledger-config.js';
-
-/** Who may see internal timeline entries (notes, internal updates, roles): not communicators. */
-export const INTERNAL_READERS: Role[] = ['responder', 'auditor', 'admin'];
 
 export const consistentWithArg = {
   type: () => String,
@@ -78,10 +75,7 @@ export class ReadModelsResolver {
     visibility: TimelineVisibility,
     @Args('consistentWith', consistentWithArg) consistentWith: string | null,
   ): Promise<TimelineEntry[]> {
-    const principal = context.req.principal!;
-    if (visibility === 'ALL' && !principal.roles.some((role) => INTERNAL_READERS.includes(role))) {
-      throw new ForbiddenError(principal.actor, INTERNAL_READERS);
-    }
+    if (visibility === 'ALL') requireRoles(context.req.principal, INTERNAL_READERS);
     const queries = await this.reads.queries(withConsistency(context, consistentWith));
     if (!queries.incident(incidentId)) throw new NotFoundError(`Incident ${incidentId} does not exist`);
     return queries.timeline(incidentId, visibility);

@@ -1,6 +1,12 @@
-import type { RecordedIncidentEvent, Visibility } from '../../domain/index.js';
+import type {
+  IncidentEvent,
+  IncidentEventType,
+  RecordedIncidentEvent,
+  Visibility,
+} from '../../domain/index.js';
 import type { TimelineEntry } from '../read-model.types.js';
-import type { IncidentStreamEvent } from './incident-stream-event.js';
+import type { StoredEvent } from '../../event-store/index.js';
+import { asIncidentEvent, type IncidentStreamEvent } from './incident-stream-event.js';
 
 /**
  * How much earlier than recordedAt an occurredAt must be for the entry to count as backdated.
@@ -144,6 +150,38 @@ function describe(event: RecordedIncidentEvent): { description: string; visibili
       throw new Error(`Unknown incident event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** The visibility of the event's timeline entry: PUBLIC or INTERNAL, by its type and data. */
+export function visibilityOf(stored: StoredEvent): Visibility {
+  const event = asIncidentEvent(stored);
+  return event === null ? 'INTERNAL' : describe(event).visibility;
+}
+
+type DataOf<T extends IncidentEventType> = Extract<IncidentEvent, { type: T }>['data'];
+
+/**
+ * What customers may see of a PUBLIC entry's data: the fields its description shows. The rest
+ * (a declaration's summary, a postmortem's narrative and lessons) is for the ALL timeline.
+ */
+const PUBLIC_FIELDS: { [T in IncidentEventType]?: ReadonlyArray<keyof DataOf<T>> } = {
+  IncidentDeclared: ['incidentId', 'title', 'severity', 'services'],
+  ServiceImpactChanged: ['service', 'from', 'to'],
+  StatusChanged: ['from', 'to'],
+  CustomerUpdatePublished: ['status', 'message', 'channels', 'visibility', 'nextUpdateAt'],
+  ResolutionEstimateSet: ['estimatedResolutionAt', 'previousEstimate', 'reason'],
+  WorkaroundOffered: ['workaroundId', 'description'],
+  WorkaroundWithdrawn: ['workaroundId', 'reason'],
+  IncidentResolved: ['summary'],
+  IncidentReopened: ['reason'],
+  PostmortemPublished: ['customerExplanation'],
+  IncidentClosed: [],
+};
+
+/** The data of a PUBLIC timeline entry as the PUBLIC timeline shows it. */
+export function publicData(type: string, data: Record<string, unknown>): Record<string, unknown> {
+  const fields = (PUBLIC_FIELDS[type as IncidentEventType] ?? []) as readonly string[];
+  return Object.fromEntries(fields.filter((field) => field in data).map((field) => [field, data[field]]));
 }
 
 /** MAJOR_OUTAGE → "major outage". */
