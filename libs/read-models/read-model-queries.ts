@@ -22,8 +22,8 @@ export const MAX_PAGE_SIZE = 100;
 
 /** A cursor that no page of `incidents` handed out. */
 export class InvalidCursorError extends Error {
-  constructor(cursor: string) {
-    super(`Invalid cursor: ${cursor}`);
+  constructor(cursor: string, why = 'not a cursor of this query') {
+    super(`Invalid cursor ${cursor}: ${why}`);
     this.name = 'InvalidCursorError';
   }
 }
@@ -140,7 +140,7 @@ export class ReadModelQueries {
     const matching = filterConditions(filter);
     const page = { conditions: [...matching.conditions], parameters: [...matching.parameters] };
     if (after !== undefined) {
-      const [key, id] = decodeCursor(after);
+      const [key, id] = decodeCursor(after, sort);
       page.conditions.push(`(${column}, id) ${direction === 'DESC' ? '<' : '>'} (?, ?)`);
       page.parameters.push(key, id);
     }
@@ -159,7 +159,7 @@ export class ReadModelQueries {
     );
     return {
       edges: rows.slice(0, limit).map((row) => ({
-        cursor: encodeCursor(row.sort_key, row.id),
+        cursor: encodeCursor(sort, row.sort_key, row.id),
         node: parseRecord(row),
       })),
       hasNextPage: rows.length > limit,
@@ -341,25 +341,32 @@ function where(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
 }
 
-function encodeCursor(sortKey: number, id: string): string {
-  return Buffer.from(JSON.stringify([sortKey, id])).toString('base64url');
+/** A position in one sort's order: the sort is in it, so that another sort cannot misread it. */
+function encodeCursor(sort: IncidentSort, sortKey: number, id: string): string {
+  return Buffer.from(JSON.stringify([sort, sortKey, id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [number, string] {
+function decodeCursor(cursor: string, sort: IncidentSort): [number, string] {
+  let decoded: unknown;
   try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(decoded) &&
-      decoded.length === 2 &&
-      Number.isSafeInteger(decoded[0]) &&
-      typeof decoded[1] === 'string'
-    ) {
-      return decoded as [number, string];
-    }
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     // Not JSON: reported below like any other malformed cursor.
   }
-  throw new InvalidCursorError(cursor);
+  if (
+    !Array.isArray(decoded) ||
+    decoded.length !== 3 ||
+    typeof decoded[0] !== 'string' ||
+    !Object.hasOwn(SORTS, decoded[0]) ||
+    !Number.isSafeInteger(decoded[1]) ||
+    typeof decoded[2] !== 'string'
+  ) {
+    throw new InvalidCursorError(cursor);
+  }
+  if (decoded[0] !== sort) {
+    throw new InvalidCursorError(cursor, `it is a position in the ${decoded[0]} order, not ${sort}`);
+  }
+  return [decoded[1], decoded[2]];
 }
 
 function instantMs(iso: string): number {

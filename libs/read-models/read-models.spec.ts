@@ -155,6 +155,15 @@ describe('read models over a generated history', () => {
         InvalidCursorError,
       );
     });
+
+    test('a cursor of one sort is refused by another, instead of reading a wrong page', () => {
+      const [, last] = live.queries.incidents({}, 'DECLARED_DESC', 2).edges;
+
+      expect(live.queries.incidents({}, 'DECLARED_DESC', 1, last.cursor).edges).toHaveLength(1);
+      expect(() => live.queries.incidents({}, 'UPDATED_ASC', 1, last.cursor)).toThrow(
+        'it is a position in the DECLARED_DESC order, not UPDATED_ASC',
+      );
+    });
   });
 });
 
