@@ -269,6 +269,13 @@ describe('read models over GraphQL', () => {
     );
     expect(late.errors![0].extensions!.code).toBe('CONSISTENCY_TIMEOUT');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    for (const malformed of ['', '-1', 'soon']) {
+      const refused = await server.graphql(
+        `query($id: ID!, $p: String) { incident(id: $id, consistentWith: $p) { id } }`,
+        { id, p: malformed },
+      );
+      expect(refused.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    }
 
     const viaHeader = await fetch(`${server.url}/graphql`, {
       method: 'POST',

@@ -2,7 +2,7 @@ import { Args, Context, Float, ID, Int, Query, Resolver, Subscription } from '@n
 import { DEFAULT_RECURRENCE_WINDOW_DAYS, type MetricsGroupBy } from '../../../libs/domain/index.js';
 import type { OverdueUpdate as OverdueUpdateRecord } from '../../../libs/read-models/index.js';
 import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
-import type { LedgerContext } from '../graphql/context.js';
+import { consistentWithArg, withConsistency, type LedgerContext } from '../graphql/context.js';
 import { MetricsGroupByEnum } from '../graphql/enums.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { DateTime } from '../graphql/scalars.js';
@@ -10,7 +10,6 @@ import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { OptionalInputArg } from '../graphql/validation.js';
 import { followsPolicy } from '../incidents/post-incident.views.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
-import { consistentWithArg, withConsistency } from '../read-models/read-models.resolver.js';
 import {
   CompensationFilterInput,
   PreventiveMeasureFilterInput,

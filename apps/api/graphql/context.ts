@@ -34,3 +34,19 @@ export function requireConsistency(context: LedgerContext, position: bigint | nu
     context.consistentWith = position;
   }
 }
+
+export const consistentWithArg = {
+  type: () => String,
+  nullable: true,
+  description: 'Wait (up to 2 s) until the read models include this position, as a mutation returned it.',
+} as const;
+
+/** Applies a query's `consistentWith` argument to the request. */
+export function withConsistency(
+  context: LedgerContext,
+  consistentWith: string | null | undefined,
+): LedgerContext {
+  // An empty position is a malformed one, not an absent one.
+  if (consistentWith != null) requireConsistency(context, parsePosition(consistentWith, 'consistentWith'));
+  return context;
+}

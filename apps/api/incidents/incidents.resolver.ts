@@ -4,7 +4,7 @@ import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { hasRoles } from '../auth/auth.guard.js';
 import { COMMUNICATORS, INTERNAL_READERS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
-import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
+import { consistentWithArg, withConsistency, type LedgerContext } from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { visibilityOf } from '../../../libs/read-models/index.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
@@ -42,15 +42,9 @@ export class IncidentsResolver {
   async incident(
     @Context() context: LedgerContext,
     @Args('id', { type: () => ID }, uuidPipe('id')) id: string,
-    @Args('consistentWith', {
-      type: () => String,
-      nullable: true,
-      description: 'Wait (up to 2 s) until the read models include this position, as a mutation returned it.',
-    })
-    consistentWith: string | null,
+    @Args('consistentWith', consistentWithArg) consistentWith: string | null,
   ): Promise<Incident | null> {
-    if (consistentWith) requireConsistency(context, parsePosition(consistentWith, 'consistentWith'));
-    const record = (await this.reads.queries(context)).incident(id);
+    const record = (await this.reads.queries(withConsistency(context, consistentWith))).incident(id);
     return record && toIncidentView(record, new Date().toISOString());
   }
 

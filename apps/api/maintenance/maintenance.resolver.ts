@@ -8,11 +8,15 @@ import { RESPONDERS, Roles } from '../auth/roles.decorator.js';
 import type { CommandInput } from '../commands/command-input.js';
 import { CommandSender } from '../commands/command-sender.js';
 import { MAINTENANCES } from '../commands/stream-types.js';
-import { requireConsistency, type LedgerContext } from '../graphql/context.js';
+import {
+  consistentWithArg,
+  requireConsistency,
+  withConsistency,
+  type LedgerContext,
+} from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { OptionalInputArg } from '../graphql/validation.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
-import { consistentWithArg, withConsistency } from '../read-models/read-models.resolver.js';
 import {
   CancelMaintenanceInput,
   CompleteMaintenanceInput,

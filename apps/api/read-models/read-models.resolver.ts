@@ -2,7 +2,7 @@ import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { ProjectionRunner, type IncidentFilter } from '../../../libs/read-models/index.js';
 import { requireRoles } from '../auth/auth.guard.js';
 import { INTERNAL_READERS } from '../auth/roles.decorator.js';
-import { parsePosition, requireConsistency, type LedgerContext } from '../graphql/context.js';
+import { consistentWithArg, withConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { OptionalInputArg } from '../graphql/validation.js';
@@ -19,21 +19,6 @@ import {
   TimelineVisibilityEnum,
 } from './read-model.graphql-types.js';
 import type { IncidentSort, TimelineVisibility } from '../../../libs/read-models/index.js';
-
-export const consistentWithArg = {
-  type: () => String,
-  nullable: true,
-  description: 'Wait (up to 2 s) until the read models include this position, as a mutation returned it.',
-} as const;
-
-/** Applies a query's `consistentWith` argument to the request. */
-export function withConsistency(
-  context: LedgerContext,
-  consistentWith: string | null | undefined,
-): LedgerContext {
-  if (consistentWith) requireConsistency(context, parsePosition(consistentWith, 'consistentWith'));
-  return context;
-}
 
 /** Queries answered by the read models. */
 @Resolver()
