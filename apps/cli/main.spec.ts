@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -95,6 +95,16 @@ describe('the operator CLI', () => {
 
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('EVENTSTORE_URL');
+  });
+
+  test('a data dir without an event store is refused, and left without one', () => {
+    const mistyped = join(dir, 'dta');
+
+    const result = runIn(mistyped, 'status');
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('LEDGER_DATA_DIR holds no event store');
+    expect(existsSync(mistyped)).toBe(false);
   });
 
   test('status, rebuild with a progress bar, status again', async () => {

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { incidentStreamId } from '../../libs/domain/index.js';
 import type { EventStore } from '../../libs/event-store/index.js';
 import {
@@ -11,7 +13,7 @@ import {
 } from '../../libs/read-models/index.js';
 import { parseExportArgs, runExport, runVerify, runVerifyBundle } from './audit-commands.js';
 import { ConfigError, loadConfig, type LedgerConfig } from '../api/config/ledger-config.js';
-import { openEventStore } from '../api/event-store/event-store.module.js';
+import { EVENT_STORE_FILE, openEventStore } from '../api/event-store/event-store.module.js';
 
 const USAGE = `Usage: npm run cli -- <command>     (or: node dist/apps/cli/main.js <command>)
 
@@ -51,11 +53,24 @@ async function main(args: string[]): Promise<number> {
   const run = parseCommand(command, rest);
   if ('offline' in run) return run.offline();
   const config = loadConfig();
+  requireEmbeddedStore(config);
   const store = await openEventStore(config);
   try {
     return await run(config, store);
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * The server creates the embedded store on its first start; the CLI only works on one. Opening a
+ * mistyped LEDGER_DATA_DIR would create an empty store there and report on it as if it were real.
+ */
+function requireEmbeddedStore(config: LedgerConfig): void {
+  if (config.eventStoreUrl) return;
+  const file = path.join(config.dataDir, EVENT_STORE_FILE);
+  if (!existsSync(file)) {
+    throw new ConfigError('LEDGER_DATA_DIR', `holds no event store (${path.resolve(file)} does not exist)`);
   }
 }
 

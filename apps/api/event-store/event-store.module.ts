@@ -8,10 +8,13 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
  * The event store the configuration names: KurrentDB when EVENTSTORE_URL is set, else embedded
  * SQLite. The KurrentDB client (gRPC) is loaded only when it is used.
  */
+/** The embedded store's file in LEDGER_DATA_DIR. */
+export const EVENT_STORE_FILE = 'events.db';
+
 export async function openEventStore(
   config: Pick<LedgerConfig, 'dataDir' | 'eventStoreUrl'>,
 ): Promise<EventStore> {
-  if (!config.eventStoreUrl) return SqliteEventStore.open(path.join(config.dataDir, 'events.db'));
+  if (!config.eventStoreUrl) return SqliteEventStore.open(path.join(config.dataDir, EVENT_STORE_FILE));
   const { KurrentDbEventStore } =
     await import('../../../libs/event-store/kurrentdb/kurrentdb-event-store.js');
   return KurrentDbEventStore.connect(config.eventStoreUrl);
