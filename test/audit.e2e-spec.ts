@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ProjectionRunner } from '../libs/read-models/index.js';
 import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
 
 const AS_OF = `query($id: ID!, $version: Int, $at: DateTime) {
@@ -107,6 +108,24 @@ describe('audit over HTTP: time travel, diffs and tamper evidence', () => {
       ]),
     );
   });
+
+  test("incidentAsOf's events wait until the read models hold them", async () => {
+    const incident = (await declareIncident(server)).id;
+    const runner = server.app.get(ProjectionRunner);
+    await runner.stop();
+    try {
+      // Appended while the read models stand still (the payload's own wait times out).
+      await server.graphql(mutation('acknowledgeIncident', 'IncidentActionInput'), {
+        input: { incidentId: incident },
+      });
+      const behind = await server.graphql(AS_OF, { id: incident, version: 2 });
+      expect(behind.errors![0].extensions!.code).toBe('CONSISTENCY_TIMEOUT');
+    } finally {
+      runner.start();
+    }
+    const caughtUp = await server.graphql(AS_OF, { id: incident, version: 2 });
+    expect(caughtUp.data!.incidentAsOf.events).toEqual([{ version: 1 }, { version: 2 }]);
+  }, 15_000);
 
   test('an edit made directly in the SQLite file is detected at the exact version', async () => {
     const VERIFY = `query($id: ID!) { verifyIncidentIntegrity(id: $id) { valid checkedEvents firstBrokenVersion expectedHash foundHash } }`;

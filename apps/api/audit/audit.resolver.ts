@@ -1,6 +1,7 @@
-import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { diffIncidentStates, incidentAsOf, verifyStreamEvents } from '../../../libs/audit/index.js';
 import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
+import { requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { DateTime } from '../graphql/scalars.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
@@ -11,7 +12,10 @@ import { IntegrityReport, StateChange } from './audit.types.js';
 
 const idArg = ['id', { type: () => ID }, uuidPipe('id')] as const;
 
-/** For auditors: everything here is read from the event store itself, never from the read models. */
+/**
+ * For auditors: everything here is read from the event store itself (the `events` of an
+ * incidentAsOf come from the read models, once they have caught up with it).
+ */
 @Resolver()
 export class AuditResolver {
   constructor(private readonly streams: IncidentStreams) {}
@@ -28,6 +32,7 @@ export class AuditResolver {
       'The incident as the ledger showed it at an instant (events recorded up to `at`) or after its first `version` events; null before it existed.',
   })
   async incidentAsOf(
+    @Context() context: LedgerContext,
     @Args(...idArg) id: string,
     @Args('at', { type: () => DateTime, nullable: true }) at: Date | null,
     @Args('version', { type: () => Int, nullable: true }) version: number | null,
@@ -40,7 +45,10 @@ export class AuditResolver {
     }
     const state = incidentAsOf(events, version != null ? { version } : { at: at!.toISOString() });
     if (!state.exists) return null;
-    const asOfInstant = at?.toISOString() ?? events[state.version - 1].recordedAt;
+    const last = events[state.version - 1];
+    // Its `events` field reads the read models: they must have the events it shows.
+    requireConsistency(context, last.globalPosition);
+    const asOfInstant = at?.toISOString() ?? last.recordedAt;
     return toIncidentView(state, asOfInstant);
   }
 
