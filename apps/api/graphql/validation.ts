@@ -16,10 +16,10 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
  * reaches Nest as Object, which the global ValidationPipe passes over unchecked: this names the
  * class to the pipe.
  */
-export const OptionalInputArg = (name: string, type: Type, description?: string) =>
+export const OptionalInputArg = (name: string, type: Type) =>
   Args(
     name,
-    { type: () => type, nullable: true, description },
+    { type: () => type, nullable: true },
     new ValidationPipe({ ...VALIDATION_OPTIONS, expectedType: type }),
   );
 
