@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { MaintenanceFilter, MaintenanceRecord } from './accountability.types.js';
-import { SqlStatements, type Parameter } from './sql-statements.js';
+import { SqlStatements, WhereClause } from './sql-statements.js';
 
 /** The most maintenances one answer holds. */
 export const MAX_MAINTENANCES = 500;
@@ -22,24 +22,18 @@ export class MaintenanceQueries {
 
   /** The maintenances matching the filter, the earliest window first, at most MAX_MAINTENANCES. */
   maintenances(filter: MaintenanceFilter): MaintenanceRecord[] {
-    const conditions: string[] = [];
-    const parameters: Parameter[] = [];
-    const add = (condition: string, parameter: Parameter) => {
-      conditions.push(condition);
-      parameters.push(parameter);
-    };
+    const where = new WhereClause();
     if (filter.statuses?.length)
-      add('status IN (SELECT value FROM json_each(?))', JSON.stringify(filter.statuses));
+      where.and('status IN (SELECT value FROM json_each(?))', JSON.stringify(filter.statuses));
     if (filter.service !== undefined) {
-      add('id IN (SELECT maintenance_id FROM maintenance_services WHERE service = ?)', filter.service);
+      where.and('id IN (SELECT maintenance_id FROM maintenance_services WHERE service = ?)', filter.service);
     }
     // Overlap of [start, end) with [windowFrom, windowTo).
-    if (filter.windowTo !== undefined) add('window_start_ms < ?', Date.parse(filter.windowTo));
-    if (filter.windowFrom !== undefined) add('window_end_ms > ?', Date.parse(filter.windowFrom));
+    if (filter.windowTo !== undefined) where.and('window_start_ms < ?', Date.parse(filter.windowTo));
+    if (filter.windowFrom !== undefined) where.and('window_end_ms > ?', Date.parse(filter.windowFrom));
     const rows = this.statements.all<{ record: string }>(
-      `SELECT record FROM maintenances ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
-       ORDER BY window_start_ms, id LIMIT ?`,
-      [...parameters, MAX_MAINTENANCES],
+      `SELECT record FROM maintenances ${where} ORDER BY window_start_ms, id LIMIT ?`,
+      [...where.parameters, MAX_MAINTENANCES],
     );
     return rows.map((row) => JSON.parse(row.record) as MaintenanceRecord);
   }

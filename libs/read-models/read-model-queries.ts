@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { incidentStreamId, type ServiceImpact, type Visibility } from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
 import { publicData } from './projections/timeline-entry.js';
-import { SqlStatements, type Parameter } from './sql-statements.js';
+import { SqlStatements, WhereClause, type Parameter } from './sql-statements.js';
 import type {
   CommunicationsLog,
   CustomerUpdateEntry,
@@ -137,24 +137,23 @@ export class ReadModelQueries {
   incidents(filter: IncidentFilter, sort: IncidentSort, first: number, after?: string): IncidentPage {
     const limit = Math.min(Math.max(Math.trunc(first), 0), MAX_PAGE_SIZE);
     const { column, direction } = SORTS[sort];
-    const matching = filterConditions(filter);
-    const page = { conditions: [...matching.conditions], parameters: [...matching.parameters] };
+    const matching = filterClause(filter);
+    const page = matching.copy();
     if (after !== undefined) {
       const [key, id] = decodeCursor(after, sort);
-      page.conditions.push(`(${column}, id) ${direction === 'DESC' ? '<' : '>'} (?, ?)`);
-      page.parameters.push(key, id);
+      page.and(`(${column}, id) ${direction === 'DESC' ? '<' : '>'} (?, ?)`, key, id);
     }
     // The page is chosen on the narrow rows, then joined to its records.
     const rows = this.all<RecordRow & { sort_key: number }>(
       `SELECT page.id, page.sort_key, incident_records.record
-       FROM (SELECT id, ${column} AS sort_key FROM incidents ${where(page.conditions)}
+       FROM (SELECT id, ${column} AS sort_key FROM incidents ${page}
              ORDER BY ${column} ${direction}, id ${direction} LIMIT ?) AS page
        JOIN incident_records USING (id)
        ORDER BY page.sort_key ${direction}, page.id ${direction}`,
       [...page.parameters, limit + 1],
     );
     const [{ count }] = this.all<{ count: number }>(
-      `SELECT COUNT(*) AS count FROM incidents ${where(matching.conditions)}`,
+      `SELECT COUNT(*) AS count FROM incidents ${matching}`,
       matching.parameters,
     );
     return {
@@ -313,32 +312,23 @@ export class ReadModelQueries {
   }
 }
 
-function filterConditions(filter: IncidentFilter): { conditions: string[]; parameters: Parameter[] } {
-  const conditions: string[] = [];
-  const parameters: Parameter[] = [];
-  const add = (condition: string, parameter: Parameter) => {
-    conditions.push(condition);
-    parameters.push(parameter);
-  };
+function filterClause(filter: IncidentFilter): WhereClause {
+  const where = new WhereClause();
   // An empty list means no constraint, like an absent one.
   if (filter.statuses?.length)
-    add('status IN (SELECT value FROM json_each(?))', JSON.stringify(filter.statuses));
+    where.and('status IN (SELECT value FROM json_each(?))', JSON.stringify(filter.statuses));
   if (filter.severities?.length) {
-    add('severity IN (SELECT value FROM json_each(?))', JSON.stringify(filter.severities));
+    where.and('severity IN (SELECT value FROM json_each(?))', JSON.stringify(filter.severities));
   }
   if (filter.service !== undefined) {
-    add('id IN (SELECT incident_id FROM incident_services WHERE service = ?)', filter.service);
+    where.and('id IN (SELECT incident_id FROM incident_services WHERE service = ?)', filter.service);
   }
-  if (filter.open !== undefined) add('open = ?', filter.open ? 1 : 0);
-  if (filter.declaredFrom !== undefined) add('started_at >= ?', instantMs(filter.declaredFrom));
-  if (filter.declaredTo !== undefined) add('started_at < ?', instantMs(filter.declaredTo));
+  if (filter.open !== undefined) where.and('open = ?', filter.open ? 1 : 0);
+  if (filter.declaredFrom !== undefined) where.and('started_at >= ?', instantMs(filter.declaredFrom));
+  if (filter.declaredTo !== undefined) where.and('started_at < ?', instantMs(filter.declaredTo));
   // A substring can use no index: this one scans the incidents the other conditions leave.
-  if (filter.titleContains) add('instr(title_lower, ?) > 0', filter.titleContains.toLowerCase());
-  return { conditions, parameters };
-}
-
-function where(conditions: string[]): string {
-  return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+  if (filter.titleContains) where.and('instr(title_lower, ?) > 0', filter.titleContains.toLowerCase());
+  return where;
 }
 
 /** A position in one sort's order: the sort is in it, so that another sort cannot misread it. */
