@@ -12,7 +12,7 @@ export const READ_MODELS_FILE = 'read-models.db';
  * read models are derived data: the runner then rebuilds them by catching up from the start of
  * the log); a file of a newer release is refused.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Bookkeeping, kept across rebuilds. */
 const BOOKKEEPING_SCHEMA = `
@@ -77,7 +77,7 @@ const READ_MODEL_SCHEMA = `
     PRIMARY KEY (service, incident_id)
   ) STRICT, WITHOUT ROWID;
   -- Every event of every incident stream, with its whole envelope (so that eventsOf never reads
-  -- the event store) and its readable description.
+  -- the event store). Descriptions are written when read, for the audience reading.
   CREATE TABLE timeline (
     incident_id         TEXT    NOT NULL,
     version             INTEGER NOT NULL,
@@ -86,7 +86,6 @@ const READ_MODEL_SCHEMA = `
     type                TEXT    NOT NULL,
     schema_version      INTEGER NOT NULL,
     visibility          TEXT    NOT NULL,
-    description         TEXT    NOT NULL,
     actor               TEXT    NOT NULL,
     recorded_at         TEXT    NOT NULL,
     occurred_at         TEXT    NOT NULL,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { incidentStreamId, type ServiceImpact, type Visibility } from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
-import { publicData } from './projections/timeline-entry.js';
+import { shownTo } from './projections/timeline-entry.js';
 import { SqlStatements, WhereClause, type Parameter } from './sql-statements.js';
 import type {
   CommunicationsLog,
@@ -55,7 +55,6 @@ interface TimelineRow {
   position: string;
   type: string;
   visibility: Visibility;
-  description: string;
   actor: string;
   recorded_at: string;
   occurred_at: string;
@@ -173,28 +172,24 @@ export class ReadModelQueries {
   timeline(incidentId: string, visibility: TimelineVisibility): TimelineEntry[] {
     const rows = this.all<TimelineRow>(
       // Only the columns an entry shows: building rows of every column takes half again as long.
-      `SELECT incident_id, version, position, type, visibility, description, actor, recorded_at,
-         occurred_at, backdated, data
+      `SELECT incident_id, version, position, type, visibility, actor, recorded_at, occurred_at,
+         backdated, data
        FROM timeline WHERE incident_id = ? AND (? = 'ALL' OR visibility = 'PUBLIC')
        ORDER BY occurred_ms, version`,
       [incidentId, visibility],
     );
-    return rows.map((row) => {
-      const data = JSON.parse(row.data) as Record<string, unknown>;
-      return {
-        incidentId: row.incident_id,
-        version: row.version,
-        position: row.position,
-        type: row.type,
-        visibility: row.visibility,
-        description: row.description,
-        actor: row.actor,
-        recordedAt: row.recorded_at,
-        occurredAt: row.occurred_at,
-        backdated: row.backdated === 1,
-        data: visibility === 'PUBLIC' ? publicData(row.type, data) : data,
-      };
-    });
+    return rows.map((row) => ({
+      incidentId: row.incident_id,
+      version: row.version,
+      position: row.position,
+      type: row.type,
+      visibility: row.visibility,
+      ...shownTo(visibility, row.type, JSON.parse(row.data) as Record<string, unknown>),
+      actor: row.actor,
+      recordedAt: row.recorded_at,
+      occurredAt: row.occurred_at,
+      backdated: row.backdated === 1,
+    }));
   }
 
   /** Every event of each incident, oldest first, as the event store holds them; [] for an unknown id. */

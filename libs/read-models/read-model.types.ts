@@ -55,7 +55,10 @@ export interface TimelineEntry {
   type: string;
   /** PUBLIC entries are what customers were told or can see; INTERNAL the rest. */
   visibility: Visibility;
-  /** What happened, in a sentence ("Severity changed from SEV3 to SEV1: customer impact grew"). */
+  /**
+   * What happened, in a sentence ("Severity changed from SEV3 to SEV1 (customer impact grew)"),
+   * from the data the audience may see (PUBLIC: "Severity changed from SEV3 to SEV1").
+   */
   description: string;
   actor: string;
   recordedAt: string;

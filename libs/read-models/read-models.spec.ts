@@ -292,7 +292,7 @@ describe('one incident, step by step', () => {
       ['Note: db failover started', 'INTERNAL', true],
       ['Acknowledged', 'INTERNAL', false],
       ['carol assigned as incident commander', 'INTERNAL', false],
-      ['Severity changed from SEV3 to SEV1 (customer impact grew)', 'INTERNAL', false],
+      ['Severity changed from SEV3 to SEV1 (customer impact grew)', 'PUBLIC', false],
       ['Impact on checkout changed from degraded performance to major outage', 'PUBLIC', false],
       [`Resolution estimate set to ${firstEta}: first estimate`, 'PUBLIC', false],
       [`Resolution estimate set to ${secondEta} (was ${firstEta}): fix took longer`, 'PUBLIC', false],
@@ -328,10 +328,17 @@ describe('one incident, step by step', () => {
     ]);
     expect(entries[3]).toMatchObject({ type: 'InternalNoteAdded', actor: 'bob', version: 8, data: {} });
     const shown = readModels.queries.timeline(a, 'PUBLIC');
-    const withoutData = ({ data: _data, ...entry }: TimelineEntry) => entry;
-    expect(shown.map(withoutData)).toEqual(
-      entries.filter((entry) => entry.visibility === 'PUBLIC').map(withoutData),
+    const publicEntries = entries.filter((entry) => entry.visibility === 'PUBLIC');
+    const withoutContent = ({ data: _data, description: _description, ...entry }: TimelineEntry) => entry;
+    expect(shown.map(withoutContent)).toEqual(publicEntries.map(withoutContent));
+    // Their text is written from what customers may see: a severity change without its reason.
+    expect(shown.map((entry) => entry.description)).toEqual(
+      publicEntries.map((entry) => entry.description.replace(' (customer impact grew)', '')),
     );
+    expect(shown.find((entry) => entry.type === 'SeverityChanged')!.data).toEqual({
+      from: 'SEV3',
+      to: 'SEV1',
+    });
     // Of their data, only what customers may see: no declaration summary, no postmortem narrative.
     expect(shown[0].data).toEqual({
       incidentId: a,

@@ -37,6 +37,6 @@ export function toIncidentStreamEvent(stored: StoredEvent): IncidentStreamEvent 
  * know. The envelope already has the fields evolve reads (type, data, occurredAt, actor), so it
  * is passed as it is: a rebuild folds every event of the log, and a copy each would show.
  */
-export function asIncidentEvent(stored: StoredEvent): RecordedIncidentEvent | null {
+export function asIncidentEvent(stored: Pick<StoredEvent, 'type' | 'data'>): RecordedIncidentEvent | null {
   return KNOWN_TYPES.has(stored.type) ? (stored as unknown as RecordedIncidentEvent) : null;
 }

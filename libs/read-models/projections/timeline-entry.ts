@@ -4,7 +4,7 @@ import type {
   RecordedIncidentEvent,
   Visibility,
 } from '../../domain/index.js';
-import type { TimelineEntry } from '../read-model.types.js';
+import type { TimelineEntry, TimelineVisibility } from '../read-model.types.js';
 import type { StoredEvent } from '../../event-store/index.js';
 import { asIncidentEvent, type IncidentStreamEvent } from './incident-stream-event.js';
 
@@ -21,26 +21,18 @@ export function isBackdated(occurredMs: number, recordedAt: string): boolean {
 }
 
 /**
- * An incident event as a readable timeline entry: the timeline read model stores these, and the
- * CLI's replay prints them from the event store.
+ * An incident event as its entry of the ALL timeline: the CLI's replay prints these from the
+ * event store. The timeline read model stores the entries without their descriptions, which are
+ * written when read, for the audience reading (`shownTo`).
  */
-export function toTimelineEntry({
-  incidentId,
-  stored,
-  event,
-  occurredMs,
-}: IncidentStreamEvent): TimelineEntry {
-  const { description, visibility } =
-    event === null
-      ? { description: `${stored.type} (not described by this release)`, visibility: 'INTERNAL' as const }
-      : describe(event);
+export function toTimelineEntry({ incidentId, stored, occurredMs }: IncidentStreamEvent): TimelineEntry {
   return {
     incidentId,
     version: stored.streamVersion,
     position: stored.globalPosition.toString(),
     type: stored.type,
-    visibility,
-    description,
+    visibility: visibilityOf(stored),
+    description: shownTo('ALL', stored.type, stored.data).description,
     actor: stored.actor,
     recordedAt: stored.recordedAt,
     occurredAt: stored.occurredAt,
@@ -50,101 +42,100 @@ export function toTimelineEntry({
 }
 
 /**
- * PUBLIC entries are what customers were told or could see: IncidentDeclared, StatusChanged,
- * CustomerUpdatePublished with visibility PUBLIC, ResolutionEstimateSet, WorkaroundOffered,
- * WorkaroundWithdrawn, IncidentResolved, IncidentReopened, ServiceImpactChanged,
- * PostmortemPublished (its customer explanation) and IncidentClosed.
- * Everything else is INTERNAL: IncidentAcknowledged, RoleAssigned, SeverityChanged,
- * InternalNoteAdded, IncidentMitigated, INTERNAL customer updates, root causes, preventive
- * measures, compensation grants, customer feedback, and types this release does not know.
+ * An entry's description and data as the audience sees them. The PUBLIC timeline's description is
+ * written from the public fields alone, so that nothing internal can show through its text (a
+ * severity change's reason, say).
  */
-function describe(event: RecordedIncidentEvent): { description: string; visibility: Visibility } {
-  const shown = (description: string) => ({ description, visibility: 'PUBLIC' as const });
-  const internal = (description: string) => ({ description, visibility: 'INTERNAL' as const });
+export function shownTo(
+  audience: TimelineVisibility,
+  type: string,
+  data: Record<string, unknown>,
+): { description: string; data: Record<string, unknown> } {
+  const shownData = audience === 'PUBLIC' ? publicData(type, data) : data;
+  const event = asIncidentEvent({ type, data: shownData });
+  const description = event === null ? `${type} (not described by this release)` : describe(event);
+  return { description, data: shownData };
+}
+
+/** What happened, in a sentence, from the event's data (the fields a PUBLIC entry shows suffice). */
+function describe(event: RecordedIncidentEvent): string {
   switch (event.type) {
     case 'IncidentDeclared': {
       const { severity, title, services } = event.data;
       const affected = services.length === 0 ? '' : ` (affects ${services.join(', ')})`;
-      return shown(`Incident declared at ${severity}: ${title}${affected}`);
+      return `Incident declared at ${severity}: ${title}${affected}`;
     }
     case 'IncidentAcknowledged':
-      return internal('Acknowledged');
+      return 'Acknowledged';
     case 'RoleAssigned':
-      return internal(`${event.data.assignee} assigned as ${words(event.data.role)}`);
+      return `${event.data.assignee} assigned as ${words(event.data.role)}`;
     case 'SeverityChanged': {
-      const { from, to, reason } = event.data;
-      return internal(`Severity changed from ${from} to ${to}${reason === null ? '' : ` (${reason})`}`);
+      // The reason is not among the PUBLIC timeline's data.
+      const { from, to, reason = null } = event.data;
+      return `Severity changed from ${from} to ${to}${reason === null ? '' : ` (${reason})`}`;
     }
     case 'ServiceImpactChanged': {
       const { service, from, to } = event.data;
-      return shown(
-        from === null
-          ? `Impact on ${service} set to ${words(to)}`
-          : `Impact on ${service} changed from ${words(from)} to ${words(to)}`,
-      );
+      return from === null
+        ? `Impact on ${service} set to ${words(to)}`
+        : `Impact on ${service} changed from ${words(from)} to ${words(to)}`;
     }
     case 'StatusChanged':
-      return shown(`Status changed from ${event.data.from} to ${event.data.to}`);
+      return `Status changed from ${event.data.from} to ${event.data.to}`;
     case 'CustomerUpdatePublished': {
       const { status, channels, message, visibility } = event.data;
       const audience = visibility === 'PUBLIC' ? 'Customer update' : 'Internal update';
-      return { description: `${audience} (${status}) via ${channels.join(', ')}: ${message}`, visibility };
+      return `${audience} (${status}) via ${channels.join(', ')}: ${message}`;
     }
     case 'InternalNoteAdded':
-      return internal(`Note: ${event.data.note}`);
+      return `Note: ${event.data.note}`;
     case 'ResolutionEstimateSet': {
       const { estimatedResolutionAt, previousEstimate, reason } = event.data;
       const was = previousEstimate === null ? '' : ` (was ${previousEstimate})`;
-      return shown(`Resolution estimate set to ${estimatedResolutionAt}${was}: ${reason}`);
+      return `Resolution estimate set to ${estimatedResolutionAt}${was}: ${reason}`;
     }
     case 'WorkaroundOffered':
-      return shown(`Workaround offered: ${event.data.description}`);
+      return `Workaround offered: ${event.data.description}`;
     case 'WorkaroundWithdrawn': {
       const { workaroundId, reason } = event.data;
-      return shown(`Workaround ${workaroundId} withdrawn${reason === null ? '' : `: ${reason}`}`);
+      return `Workaround ${workaroundId} withdrawn${reason === null ? '' : `: ${reason}`}`;
     }
     case 'IncidentMitigated':
-      return internal(`Mitigated${event.data.summary === null ? '' : `: ${event.data.summary}`}`);
+      return `Mitigated${event.data.summary === null ? '' : `: ${event.data.summary}`}`;
     case 'IncidentResolved':
-      return shown(`Resolved: ${event.data.summary}`);
+      return `Resolved: ${event.data.summary}`;
     case 'IncidentReopened':
-      return shown(`Reopened: ${event.data.reason}`);
+      return `Reopened: ${event.data.reason}`;
     case 'RootCauseIdentified':
-      return internal(`Root cause identified (${words(event.data.category)}): ${event.data.description}`);
+      return `Root cause identified (${words(event.data.category)}): ${event.data.description}`;
     case 'RootCauseRevised': {
       const { category, description, reason } = event.data;
-      return internal(`Root cause revised (${words(category)}): ${description} (${reason})`);
+      return `Root cause revised (${words(category)}): ${description} (${reason})`;
     }
     case 'PreventiveMeasurePlanned': {
       const { title, kind, priority, owner, dueDate } = event.data;
-      return internal(
-        `Preventive measure planned (${priority}, ${words(kind)}): ${title}; owner ${owner}, due ${dueDate}`,
-      );
+      return `Preventive measure planned (${priority}, ${words(kind)}): ${title}; owner ${owner}, due ${dueDate}`;
     }
     case 'PreventiveMeasureStarted':
-      return internal(`Preventive measure ${event.data.measureId} started`);
+      return `Preventive measure ${event.data.measureId} started`;
     case 'PreventiveMeasureCompleted':
-      return internal(`Preventive measure ${event.data.measureId} completed: ${event.data.evidence}`);
+      return `Preventive measure ${event.data.measureId} completed: ${event.data.evidence}`;
     case 'PreventiveMeasureCancelled':
-      return internal(`Preventive measure ${event.data.measureId} cancelled: ${event.data.reason}`);
+      return `Preventive measure ${event.data.measureId} cancelled: ${event.data.reason}`;
     case 'PostmortemPublished':
-      return shown(`Postmortem published: ${event.data.customerExplanation}`);
+      return `Postmortem published: ${event.data.customerExplanation}`;
     case 'CompensationGranted': {
       const { segment, customerId, creditPercent, amount, currency, justification } = event.data;
       const to = segment === null ? `customer ${customerId}` : `the ${segment} segment`;
       const value = creditPercent === null ? `${amount} ${currency}` : `a ${creditPercent}% credit`;
-      return internal(
-        `Compensation granted to ${to}: ${value}${justification === null ? '' : ` (${justification})`}`,
-      );
+      return `Compensation granted to ${to}: ${value}${justification === null ? '' : ` (${justification})`}`;
     }
     case 'CustomerFeedbackReceived': {
       const { rating, channel, comment } = event.data;
-      return internal(
-        `Customer feedback via ${channel}: ${rating}/5${comment === null ? '' : `: ${comment}`}`,
-      );
+      return `Customer feedback via ${channel}: ${rating}/5${comment === null ? '' : `: ${comment}`}`;
     }
     case 'IncidentClosed':
-      return shown('Closed');
+      return 'Closed';
     default: {
       const unknown: never = event;
       throw new Error(`Unknown incident event ${JSON.stringify(unknown)}`);
@@ -152,20 +143,19 @@ function describe(event: RecordedIncidentEvent): { description: string; visibili
   }
 }
 
-/** The visibility of the event's timeline entry: PUBLIC or INTERNAL, by its type and data. */
-export function visibilityOf(stored: StoredEvent): Visibility {
-  const event = asIncidentEvent(stored);
-  return event === null ? 'INTERNAL' : describe(event).visibility;
-}
-
 type DataOf<T extends IncidentEventType> = Extract<IncidentEvent, { type: T }>['data'];
 
 /**
- * What customers may see of a PUBLIC entry's data: the fields its description shows. The rest
- * (a declaration's summary, a postmortem's narrative and lessons) is for the ALL timeline.
+ * The types whose entries are PUBLIC, what customers were told or could see (a customer update
+ * only when published PUBLIC), and what customers may see of their data: the fields the
+ * description needs. The rest (a declaration's summary, a severity change's reason, a postmortem's
+ * narrative and lessons) is for the ALL timeline. Every other entry is INTERNAL: acknowledgements,
+ * role assignments, internal notes, mitigations, root causes, preventive measures, compensation
+ * grants, customer feedback, and types this release does not know.
  */
 const PUBLIC_FIELDS: { [T in IncidentEventType]?: ReadonlyArray<keyof DataOf<T>> } = {
   IncidentDeclared: ['incidentId', 'title', 'severity', 'services'],
+  SeverityChanged: ['from', 'to'],
   ServiceImpactChanged: ['service', 'from', 'to'],
   StatusChanged: ['from', 'to'],
   CustomerUpdatePublished: ['status', 'message', 'channels', 'visibility', 'nextUpdateAt'],
@@ -178,8 +168,14 @@ const PUBLIC_FIELDS: { [T in IncidentEventType]?: ReadonlyArray<keyof DataOf<T>>
   IncidentClosed: [],
 };
 
+/** The visibility of the event's timeline entry: PUBLIC or INTERNAL, by its type and data. */
+export function visibilityOf({ type, data }: Pick<StoredEvent, 'type' | 'data'>): Visibility {
+  if (!Object.hasOwn(PUBLIC_FIELDS, type)) return 'INTERNAL';
+  return type === 'CustomerUpdatePublished' && data.visibility !== 'PUBLIC' ? 'INTERNAL' : 'PUBLIC';
+}
+
 /** The data of a PUBLIC timeline entry as the PUBLIC timeline shows it. */
-export function publicData(type: string, data: Record<string, unknown>): Record<string, unknown> {
+function publicData(type: string, data: Record<string, unknown>): Record<string, unknown> {
   const fields = (PUBLIC_FIELDS[type as IncidentEventType] ?? []) as readonly string[];
   return Object.fromEntries(fields.filter((field) => field in data).map((field) => [field, data[field]]));
 }

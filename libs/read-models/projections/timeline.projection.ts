@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
-import { toTimelineEntry } from './timeline-entry.js';
+import { isBackdated, visibilityOf } from './timeline-entry.js';
 
 /**
- * Every event of every incident stream, known type or not, as a readable entry with its whole
- * envelope: the timeline and `eventsOf` read it.
+ * Every event of every incident stream, known type or not, with its whole envelope and its entry's
+ * visibility: the timeline (which describes each entry when read, see `shownTo`) and `eventsOf`
+ * read it.
  */
 export class TimelineProjection implements Projection {
   private readonly insert: Database.Statement;
@@ -12,31 +13,28 @@ export class TimelineProjection implements Projection {
   constructor(db: Database.Database) {
     this.insert = db.prepare(
       `INSERT INTO timeline (incident_id, version, position, event_id, type, schema_version, visibility,
-         description, actor, recorded_at, occurred_at, occurred_ms, backdated, data, correlation_id,
-         causation_id, idempotency_key, request_fingerprint, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         actor, recorded_at, occurred_at, occurred_ms, backdated, data, correlation_id, causation_id,
+         idempotency_key, request_fingerprint, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
   apply(events: readonly IncidentStreamEvent[]): void {
-    for (const incidentEvent of events) {
-      const { incidentId, stored, occurredMs } = incidentEvent;
-      const entry = toTimelineEntry(incidentEvent);
+    for (const { incidentId, stored, occurredMs } of events) {
       this.insert.run(
         incidentId,
-        entry.version,
-        entry.position,
+        stored.streamVersion,
+        stored.globalPosition.toString(),
         stored.eventId,
-        entry.type,
+        stored.type,
         stored.schemaVersion,
-        entry.visibility,
-        entry.description,
-        entry.actor,
-        entry.recordedAt,
-        entry.occurredAt,
+        visibilityOf(stored),
+        stored.actor,
+        stored.recordedAt,
+        stored.occurredAt,
         occurredMs,
-        entry.backdated ? 1 : 0,
-        JSON.stringify(entry.data),
+        isBackdated(occurredMs, stored.recordedAt) ? 1 : 0,
+        JSON.stringify(stored.data),
         stored.correlationId,
         stored.causationId,
         stored.idempotencyKey,
