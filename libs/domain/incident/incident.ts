@@ -385,12 +385,17 @@ function patched<Item, Key extends keyof Item>(
   id: Item[Key],
   patch: Partial<Item>,
 ): Item[] {
-  return items.map((item) => (item[key] === id ? { ...item, ...patch } : item));
+  // Object.assign onto a literal, not `{ ...item, ...patch }`: V8 gives an object spread from
+  // another and then extended a hidden class of its own, which made a rebuild's fold of every
+  // event several times slower (bench: read models).
+  return items.map((item) => (item[key] === id ? Object.assign({}, item, patch) : item));
 }
 
 export function evolve(current: IncidentState, event: RecordedIncidentEvent): IncidentState {
   // One copy of the state per event (a rebuild folds every event of the log): each case spreads
-  // `current` with the next version and what the event changes.
+  // `current` with the next version and what the event changes. The items the state lists are
+  // built field by field from the event's data, never spread from it: only the fields the state
+  // declares go in, and V8 gives objects spread and then extended a hidden class each (slow).
   const version = current.version + 1;
   switch (event.type) {
     case 'IncidentDeclared':
@@ -495,14 +500,20 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         resolutionSummary: null,
         reopenCount: current.reopenCount + 1,
       };
-    case 'RootCauseIdentified':
+    case 'RootCauseIdentified': {
+      const { rootCauseId, category, description, contributingFactors, trigger, detection } = event.data;
       return {
         ...current,
         version,
         rootCauses: [
           ...current.rootCauses,
           {
-            ...event.data,
+            rootCauseId,
+            category,
+            description,
+            contributingFactors,
+            trigger,
+            detection,
             identifiedAt: event.occurredAt,
             identifiedBy: event.actor,
             revisions: 0,
@@ -511,8 +522,10 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
           },
         ],
       };
+    }
     case 'RootCauseRevised': {
-      const { rootCauseId, reason, ...analysis } = event.data;
+      const { rootCauseId, category, description, contributingFactors, trigger, detection, reason } =
+        event.data;
       return {
         ...current,
         version,
@@ -520,7 +533,11 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
           rootCause.rootCauseId === rootCauseId
             ? {
                 ...rootCause,
-                ...analysis,
+                category,
+                description,
+                contributingFactors,
+                trigger,
+                detection,
                 revisions: rootCause.revisions + 1,
                 revisedAt: event.occurredAt,
                 revisionReason: reason,
@@ -529,14 +546,21 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         ),
       };
     }
-    case 'PreventiveMeasurePlanned':
+    case 'PreventiveMeasurePlanned': {
+      const { measureId, title, kind, owner, dueDate, priority, rootCauseId } = event.data;
       return {
         ...current,
         version,
         preventiveMeasures: [
           ...current.preventiveMeasures,
           {
-            ...event.data,
+            measureId,
+            title,
+            kind,
+            owner,
+            dueDate,
+            priority,
+            rootCauseId,
             status: 'PLANNED',
             plannedAt: event.occurredAt,
             startedAt: null,
@@ -547,6 +571,7 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
           },
         ],
       };
+    }
     case 'PreventiveMeasureStarted':
       return {
         ...current,
@@ -576,27 +601,58 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
           cancellationReason: event.data.reason,
         }),
       };
-    case 'PostmortemPublished':
+    case 'PostmortemPublished': {
+      const { summary, customerImpact, narrative, lessons, customerExplanation } = event.data;
       return {
         ...current,
         version,
-        postmortem: { ...event.data, publishedAt: event.occurredAt, publishedBy: event.actor },
+        postmortem: {
+          summary,
+          customerImpact,
+          narrative,
+          lessons,
+          customerExplanation,
+          publishedAt: event.occurredAt,
+          publishedBy: event.actor,
+        },
       };
-    case 'CompensationGranted':
+    }
+    case 'CompensationGranted': {
+      const { grantId, segment, customerId, creditPercent, amount, currency } = event.data;
+      const { policyVersion, outageMinutes, suggestedPercent, justification } = event.data;
       return {
         ...current,
         version,
         compensations: [
           ...current.compensations,
-          { ...event.data, grantedAt: event.occurredAt, grantedBy: event.actor },
+          {
+            grantId,
+            segment,
+            customerId,
+            creditPercent,
+            amount,
+            currency,
+            policyVersion,
+            outageMinutes,
+            suggestedPercent,
+            justification,
+            grantedAt: event.occurredAt,
+            grantedBy: event.actor,
+          },
         ],
       };
-    case 'CustomerFeedbackReceived':
+    }
+    case 'CustomerFeedbackReceived': {
+      const { feedbackId, rating, comment, channel, segment } = event.data;
       return {
         ...current,
         version,
-        feedback: [...current.feedback, { ...event.data, receivedAt: event.occurredAt }],
+        feedback: [
+          ...current.feedback,
+          { feedbackId, rating, comment, channel, segment, receivedAt: event.occurredAt },
+        ],
       };
+    }
     case 'IncidentClosed':
       return { ...current, version, status: 'CLOSED', closedAt: event.occurredAt };
     default: {

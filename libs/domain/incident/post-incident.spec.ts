@@ -903,6 +903,23 @@ describe('incident after the outage', () => {
       });
     });
 
+    it('keeps of each item only the fields the state declares, whatever else the data carries', () => {
+      // As a newer release might write them: a field this one does not know.
+      const withExtra = (event: RecordedIncidentEvent) =>
+        ({ ...event, data: { ...event.data, addedLater: 'x' } }) as RecordedIncidentEvent;
+      const state = stateAfter(
+        [...withCauseAndMeasure('SEV1'), postmortemPublished].map((event, index) =>
+          index === 0 ? event : withExtra(event),
+        ),
+      );
+      for (const item of [...state.rootCauses, ...state.preventiveMeasures, state.postmortem]) {
+        expect(item).not.toHaveProperty('addedLater');
+      }
+      expect(Object.keys(state.postmortem!).sort()).toEqual(
+        [...Object.keys(postmortemData), 'publishedAt', 'publishedBy'].sort(),
+      );
+    });
+
     it('completes a measure with its evidence', () => {
       const state = stateAfter([...withCauseAndMeasure(), measureCompleted]);
       expect(state.preventiveMeasures).toMatchObject([
