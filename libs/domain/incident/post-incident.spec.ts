@@ -906,7 +906,7 @@ describe('incident after the outage', () => {
     it('keeps of each item only the fields the state declares, whatever else the data carries', () => {
       // As a newer release might write them: a field this one does not know.
       const withExtra = (event: RecordedIncidentEvent) =>
-        ({ ...event, data: { ...event.data, addedLater: 'x' } }) as RecordedIncidentEvent;
+        ({ ...event, data: { ...event.data, addedLater: 'x' } }) as unknown as RecordedIncidentEvent;
       const state = stateAfter(
         [...withCauseAndMeasure('SEV1'), postmortemPublished].map((event, index) =>
           index === 0 ? event : withExtra(event),
