@@ -182,6 +182,34 @@ describe('the event feed and subscriptions', () => {
     }
   });
 
+  test('a subscription the schema refuses is answered with a code, as a query is, and the socket stays open', async () => {
+    const tooDeep = `subscription { events { ${'eventId { '.repeat(11)}x${' }'.repeat(11)} } }`;
+    for (const [query, code, reason] of [
+      ['subscription { events { eventId noSuchField } }', 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED'],
+      ['subscription { events { eventId ', 'GRAPHQL_PARSE_FAILED', undefined],
+      [tooDeep, 'QUERY_TOO_DEEP', undefined],
+    ] as const) {
+      const refused = subscribe(server, query, {});
+      await refused.done;
+      expect(refused.failure()).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            message: expect.any(String),
+            extensions: expect.objectContaining({ code }),
+          }),
+        ]),
+      );
+      const codes = (refused.failure() as Array<{ extensions: { code: string; reason?: string } }>).map(
+        ({ extensions }) => extensions,
+      );
+      if (reason) expect(codes).toContainEqual({ code, reason });
+      // Nothing unexpected: none is answered as an internal error.
+      expect(codes.map((extensions) => extensions.code)).not.toContain('INTERNAL_SERVER_ERROR');
+      expect(refused.closeCode()).toBeUndefined();
+      refused.close();
+    }
+  });
+
   test('a connection without a valid key is closed with 4403', async () => {
     for (const key of [null, 'wrong-key-000000000000']) {
       const stranger = subscribe(server, FOLLOW_ALL, {}, key);
