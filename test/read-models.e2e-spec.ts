@@ -148,6 +148,28 @@ describe('read models over GraphQL', () => {
       'CustomerUpdatePublished',
     ]);
     expect(await typesFor(KEYS.auditor)).toContain('InternalNoteAdded');
+    // …and of those events' data, what the public timeline shows: not the declaration's summary.
+    const DECLARED = `query($id: ID!) { incident(id: $id) { events { data } } }`;
+    const declaredData = async (key: string) =>
+      (await server.graphql(DECLARED, { id }, key)).data!.incident.events[0].data;
+    expect(await declaredData(KEYS.communicator)).toEqual(declared.data);
+    expect(await declaredData(KEYS.auditor)).toEqual(declaredInAll.data);
+    await server.graphql(POST, {
+      input: {
+        incidentId: id,
+        status: 'IDENTIFIED',
+        message: 'Blame the config push',
+        channels: ['EMAIL'],
+        visibility: 'INTERNAL',
+      },
+    });
+    const UPDATES = `query($id: ID!) { communications(incidentId: $id) { updates { visibility message } } }`;
+    const updatesFor = async (key: string) =>
+      (await server.graphql(UPDATES, { id }, key)).data!.communications.updates.map(
+        (update: any) => update.visibility,
+      );
+    expect(await updatesFor(KEYS.auditor)).toEqual(['PUBLIC', 'INTERNAL']);
+    expect(await updatesFor(KEYS.communicator)).toEqual(['PUBLIC']);
     for (const query of [
       '{ events(first: 10) { edges { node { type } } } }',
       `{ auditTrail(incidentId: "${id}") { type } }`,

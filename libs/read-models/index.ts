@@ -17,6 +17,7 @@ export { activeProjector, READ_MODELS_FILE } from './read-model-db.js';
 export {
   BACKDATED_AFTER_MS,
   isBackdated,
+  publicData,
   toTimelineEntry,
   visibilityOf,
 } from './projections/timeline-entry.js';

@@ -204,15 +204,19 @@ export class ReadModelQueries {
     return events;
   }
 
-  /** Customer updates with the gaps between them, and the ETA history; null for an unknown incident. */
-  communications(incidentId: string): CommunicationsLog | null {
+  /**
+   * Customer updates with the gaps between them (each since the previous one of its visibility),
+   * and the ETA history; null for an unknown incident. PUBLIC: the public updates only.
+   */
+  communications(incidentId: string, visibility: TimelineVisibility): CommunicationsLog | null {
     const [incident] = this.all<{ started_at: number }>('SELECT started_at FROM incidents WHERE id = ?', [
       incidentId,
     ]);
     if (incident === undefined) return null;
     const updates = this.all<CustomerUpdateRow>(
-      'SELECT * FROM customer_updates WHERE incident_id = ? ORDER BY occurred_ms, version',
-      [incidentId],
+      `SELECT * FROM customer_updates WHERE incident_id = ? AND (? = 'ALL' OR visibility = 'PUBLIC')
+       ORDER BY occurred_ms, version`,
+      [incidentId, visibility],
     );
     const etaHistory = this.all<EtaRow>(
       'SELECT * FROM eta_revisions WHERE incident_id = ? ORDER BY version',

@@ -378,7 +378,7 @@ describe('one incident, step by step', () => {
   });
 
   test('the communications log has every update with its gap, and the ETA history', () => {
-    const log = readModels.queries.communications(a)!;
+    const log = readModels.queries.communications(a, 'ALL')!;
     const gap = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 60_000;
     const [first, internal, last] = log.updates;
 
@@ -395,7 +395,9 @@ describe('one incident, step by step', () => {
       { previousEstimate: null, estimatedResolutionAt: firstEta, reason: 'first estimate', actor: 'alice' },
       { previousEstimate: firstEta, estimatedResolutionAt: secondEta, reason: 'fix took longer' },
     ]);
-    expect(readModels.queries.communications('no-such-incident')).toBeNull();
+    // The public log: the same public updates with the same gaps, and the same ETA history.
+    expect(readModels.queries.communications(a, 'PUBLIC')).toEqual({ ...log, updates: [first, last] });
+    expect(readModels.queries.communications('no-such-incident', 'ALL')).toBeNull();
   });
 
   test('the public status shows open and recently resolved incidents, and nothing internal', () => {

@@ -6,7 +6,7 @@ import { hasRoles } from '../auth/auth.guard.js';
 import { COMMUNICATORS, INTERNAL_READERS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
 import { consistentWithArg, withConsistency, type LedgerContext } from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
-import { visibilityOf } from '../../../libs/read-models/index.js';
+import { publicData, visibilityOf } from '../../../libs/read-models/index.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 import {
   AddInternalNoteInput,
@@ -50,7 +50,7 @@ export class IncidentsResolver {
 
   @ResolveField(() => [IncidentEvent], {
     description:
-      'Every event of the incident with its full envelope, oldest first; to a communicator, those of the public timeline.',
+      'Every event of the incident with its full envelope, oldest first; to a communicator, those of the public timeline with their public data.',
   })
   async events(@Parent() incident: Incident, @Context() context: LedgerContext): Promise<IncidentEvent[]> {
     const internal = hasRoles(context.req.principal!, INTERNAL_READERS);
@@ -60,7 +60,9 @@ export class IncidentsResolver {
         // An incident as of an earlier version (incidentAsOf) shows only the events up to it.
         .filter((event) => event.streamVersion <= incident.version)
         .filter((event) => internal || visibilityOf(event) === 'PUBLIC')
-        .map(toEventView)
+        .map((event) =>
+          toEventView(internal ? event : { ...event, data: publicData(event.type, event.data) }),
+        )
     );
   }
 

@@ -1,6 +1,6 @@
 import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { ProjectionRunner, type IncidentFilter } from '../../../libs/read-models/index.js';
-import { requireRoles } from '../auth/auth.guard.js';
+import { hasRoles, requireRoles } from '../auth/auth.guard.js';
 import { INTERNAL_READERS } from '../auth/roles.decorator.js';
 import { consistentWithArg, withConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
@@ -68,14 +68,19 @@ export class ReadModelsResolver {
 
   @Query(() => CommunicationsLog, {
     nullable: true,
-    description: 'Customer updates with their gaps, and the ETA history.',
+    description:
+      'Customer updates with their gaps, and the ETA history; to a communicator, the public updates only.',
   })
   async communications(
     @Context() context: LedgerContext,
     @Args('incidentId', { type: () => ID }, uuidPipe('incidentId')) incidentId: string,
     @Args('consistentWith', consistentWithArg) consistentWith: string | null,
   ): Promise<CommunicationsLog | null> {
-    return (await this.reads.queries(withConsistency(context, consistentWith))).communications(incidentId);
+    const visibility = hasRoles(context.req.principal!, INTERNAL_READERS) ? 'ALL' : 'PUBLIC';
+    return (await this.reads.queries(withConsistency(context, consistentWith))).communications(
+      incidentId,
+      visibility,
+    );
   }
 
   @Query(() => PublicStatus, {

@@ -175,7 +175,7 @@ export function visibilityOf({ type, data }: Pick<StoredEvent, 'type' | 'data'>)
 }
 
 /** The data of a PUBLIC timeline entry as the PUBLIC timeline shows it. */
-function publicData(type: string, data: Record<string, unknown>): Record<string, unknown> {
+export function publicData(type: string, data: Record<string, unknown>): Record<string, unknown> {
   const fields = (PUBLIC_FIELDS[type as IncidentEventType] ?? []) as readonly string[];
   return Object.fromEntries(fields.filter((field) => field in data).map((field) => [field, data[field]]));
 }

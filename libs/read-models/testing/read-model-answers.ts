@@ -32,7 +32,7 @@ export function allAnswers(
     pages: SORTS.flatMap((sort) => FILTERS.map((filter) => allPages(queries, filter, sort, 37))),
     incidents: [...queries.incidentsByIds(incidentIds)],
     timelines: incidentIds.map((id) => [queries.timeline(id, 'ALL'), queries.timeline(id, 'PUBLIC')]),
-    communications: incidentIds.map((id) => queries.communications(id)),
+    communications: incidentIds.map((id) => queries.communications(id, 'ALL')),
     events: [...queries.eventsOf(incidentIds)],
     publicStatus: queries.publicStatus(now, 24),
     compliance: incidentIds.map((id) => accountability.communicationCompliance(id, now)),
