@@ -210,6 +210,34 @@ describe('the event feed and subscriptions', () => {
     }
   });
 
+  test('a cursor that cannot have come from the feed is refused: beyond the head, or beyond 64 bits', async () => {
+    // Nothing else writes meanwhile: the declaration's position is the head.
+    const head = BigInt((await declareIncident(server)).payload.position);
+    for (const after of [(head + 1n).toString(), '9223372036854775808', '99999999999999999999999']) {
+      const paged = await server.graphql(FEED, { after, first: 1 }, KEYS.auditor);
+      expect(paged.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+      const followed = subscribe(server, FOLLOW_ALL, { after });
+      await followed.done;
+      expect(followed.failure()).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' } }]);
+      followed.close();
+    }
+    // The head itself is a cursor the feed gives out: an empty page, ending where it began.
+    const atHead = await server.graphql(FEED, { after: head.toString(), first: 1 }, KEYS.auditor);
+    expect(atHead.data!.events).toEqual({
+      edges: [],
+      pageInfo: { hasNextPage: false, endCursor: head.toString() },
+    });
+
+    const negative = subscribe(
+      server,
+      'subscription { incidentEvents(incidentId: "6f1d2c3b-0000-4000-8000-000000000000", afterVersion: -1) { type } }',
+      {},
+    );
+    await negative.done;
+    expect(negative.failure()).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' } }]);
+    negative.close();
+  });
+
   test('a connection without a valid key is closed with 4403', async () => {
     for (const key of [null, 'wrong-key-000000000000']) {
       const stranger = subscribe(server, FOLLOW_ALL, {}, key);

@@ -39,8 +39,20 @@ const prefixArg = {
 } as const;
 const typesArg = { type: () => [String], nullable: true, description: 'Only these event types.' } as const;
 
-function cursorOf(after: string | null | undefined): bigint | null {
-  return after ? parsePosition(after, 'after') : null;
+/**
+ * The cursor's position; refused beyond the store's head: it cannot have come from this feed, and
+ * resuming from it would skip every event stored up to it.
+ */
+async function cursorOf(store: EventStore, after: string | null | undefined): Promise<bigint | null> {
+  if (!after) return null;
+  const position = parsePosition(after, 'after');
+  const head = (await store.headPosition()) ?? 0n;
+  if (position > head) {
+    throw new BadUserInputError(`after ${position} is beyond the feed's newest position (${head})`, {
+      head: head.toString(),
+    });
+  }
+  return position;
 }
 
 /** The global event feed for integrations: a query to page through it, subscriptions to follow it. */
@@ -61,7 +73,7 @@ export class FeedResolver {
     if (first < 1 || first > 1_000) throw new BadUserInputError('first must be from 1 to 1000');
     const wanted = matches({ streamPrefix, types });
     const edges: EventConnection['edges'] = [];
-    let position = cursorOf(after);
+    let position = await cursorOf(this.store, after);
     let scanned = 0;
     let more = true;
     while (edges.length < first && scanned < SCAN_LIMIT && more) {
@@ -92,10 +104,10 @@ export class FeedResolver {
     @Args('streamPrefix', prefixArg) streamPrefix: string | null,
     @Args('types', typesArg) types: string[] | null,
   ): AsyncIterator<StoredEvent> {
-    const from = cursorOf(after);
     const wanted = matches({ streamPrefix, types });
     const store = this.store;
     return boundedFeed(async function* (signal) {
+      const from = await cursorOf(store, after);
       for await (const event of store.subscribe(from, { signal })) if (wanted(event)) yield event;
     });
   }
@@ -109,6 +121,7 @@ export class FeedResolver {
     @Args('incidentId', { type: () => ID }, uuidPipe('incidentId')) incidentId: string,
     @Args('afterVersion', { type: () => Int, defaultValue: 0 }) afterVersion: number,
   ): AsyncIterator<StoredEvent> {
+    if (afterVersion < 0) throw new BadUserInputError('afterVersion must not be negative');
     const streamId = incidentStreamId(incidentId);
     const store = this.store;
     return boundedFeed(async function* (signal) {

@@ -19,8 +19,11 @@ export interface LedgerContext {
 export const CONSISTENCY_HEADER = 'x-consistent-with';
 
 /** A position as clients send it: a decimal string. */
+/** Positions are unsigned 64-bit in KurrentDB, signed 64-bit (INTEGER) in SQLite: the lesser bound. */
+const MAX_POSITION = 2n ** 63n - 1n;
+
 export function parsePosition(value: string, what: string): bigint {
-  if (!/^\d{1,20}$/.test(value)) {
+  if (!/^\d{1,19}$/.test(value) || BigInt(value) > MAX_POSITION) {
     throw new GraphQLError(`${what} must be a position: the decimal string a mutation returned`, {
       extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
     });

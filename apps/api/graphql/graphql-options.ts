@@ -69,15 +69,17 @@ function graphqlWsOptions(keys: ApiKeyRing): Partial<ServerOptions<Record<string
     // a subscription's fields hold no lists to multiply.)
     validate: (schema, document) =>
       validate(schema, document, [...specifiedRules, depthLimitRule(MAX_DEPTH)]),
-    // What the schema rejects comes without a code from graphql-ws; what a subscription threw, with its cause.
+    // What the schema rejects comes from graphql-ws without a code. What a subscription's stream
+    // threw arrives wrapped, without the path by which the formatting finds its cause: given here.
     onError: (_context, _id, _payload, errors) =>
-      formatErrors(
-        errors.map((error) =>
-          error.originalError === undefined && error.extensions.code === undefined
-            ? withCode(error, 'GRAPHQL_VALIDATION_FAILED')
-            : error,
-        ),
-      ),
+      errors.map((error) => {
+        if (error.originalError !== undefined) return formatGraphQLError(error.toJSON(), error.originalError);
+        const rejected = error.extensions.code === undefined;
+        return formatGraphQLError(
+          (rejected ? withCode(error, 'GRAPHQL_VALIDATION_FAILED') : error).toJSON(),
+          error,
+        );
+      }),
     // A subscription's errors (roles, bad arguments) leave with the same codes as a query's.
     onNext: (_context, _id, _payload, _args, result) =>
       result.errors && { ...result, errors: formatErrors(result.errors) },
