@@ -66,6 +66,16 @@ describe('concurrent commands and retries', () => {
     const reused = await server.graphql(POST, update(id, 2, { idempotencyKey: `retry-${id}` }));
     expect(reused.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
     expect((await versions(id)).version).toBe(2);
+
+    // An empty key is refused rather than stored (it was read as no key, then every later "" hung).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const empty = await server.graphql(POST, update(id, 3, { idempotencyKey: '' }));
+      expect(empty.errors![0]).toMatchObject({
+        message: expect.stringContaining('idempotencyKey must not be empty'),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+    }
+    expect((await versions(id)).version).toBe(2);
   });
 
   test('a declaration retried with its idempotency key declares one incident', async () => {

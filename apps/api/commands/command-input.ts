@@ -1,5 +1,5 @@
 import { Field, InputType, Int } from '@nestjs/graphql';
-import { IsDate, IsInt, IsOptional, MaxLength, Min } from 'class-validator';
+import { IsDate, IsInt, IsOptional, MaxLength, Min, MinLength } from 'class-validator';
 import { DateTime } from '../graphql/scalars.js';
 
 // Sane maxima: generous for people, tight enough that nobody stores a novel in a title.
@@ -23,9 +23,11 @@ export abstract class CommandInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'Retrying with the same key returns the first result.',
+    description: 'Retrying with the same key returns the first result. Omit it (not "") to send none.',
   })
   @IsOptional()
+  // An empty key would be stored, yet read as no key: every later "" request looked in progress.
+  @MinLength(1, { message: 'idempotencyKey must not be empty; omit it to send no key' })
   @MaxLength(NAME_MAX)
   idempotencyKey?: string;
 }

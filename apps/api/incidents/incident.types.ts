@@ -119,8 +119,19 @@ export class Incident {
 
 @ObjectType()
 export class IncidentPayload {
-  @Field(() => Incident) incident!: Incident;
-  @Field(() => Int, { description: "The incident's version after this mutation." }) version!: number;
-  @Field(() => String, { description: 'Global position of the last event appended (a decimal string).' })
+  @Field(() => Incident, {
+    description:
+      'The incident as it is now (at least as of `position`; later, on a replayed idempotency key).',
+  })
+  incident!: Incident;
+  @Field(() => Int, {
+    description:
+      "The incident's version after this mutation (the first request's, on a replayed idempotency key).",
+  })
+  version!: number;
+  @Field(() => String, {
+    description:
+      "Global position of the last event appended (the first request's, on a replay), a decimal string.",
+  })
   position!: string;
 }
