@@ -95,6 +95,19 @@ describe('audit over HTTP: time travel, diffs and tamper evidence', () => {
     expect(both.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
   });
 
+  test('incidentAsOf at the latest version answers as incident(id) does, what only the log knows included', async () => {
+    const FIELDS =
+      'status severity version lastUpdatedAt customerUpdateCount lastCustomerUpdateAt etaRevisions';
+    const now = await server.graphql(`query($id: ID!) { incident(id: $id) { ${FIELDS} } }`, { id });
+    const asOf = await server.graphql(
+      `query($id: ID!) { incidentAsOf(id: $id, version: 5) { ${FIELDS} } }`,
+      { id },
+      KEYS.auditor,
+    );
+    expect(now.data!.incident.lastUpdatedAt).not.toBeNull();
+    expect(asOf.data!.incidentAsOf).toEqual(now.data!.incident);
+  });
+
   test('incidentDiff lists what changed between two versions', async () => {
     const { data } = await server.graphql(
       `query($id: ID!) { incidentDiff(id: $id, fromVersion: 2, toVersion: 4) { path before after } }`,

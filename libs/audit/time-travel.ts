@@ -28,6 +28,22 @@ export function incidentAsOf(events: StoredEvent[], asOf: AsOf): IncidentState {
   return eventsAsOf(events, asOf).reduce(evolveStored, initialIncidentState());
 }
 
+/**
+ * What the incidents read model adds to the state (see IncidentRecord), worked out from the same
+ * events: the latest occurredAt (a backdated entry does not make it older), and how many PUBLIC
+ * customer updates there were. `events` must hold at least one event.
+ */
+export function recordExtrasOf(events: readonly StoredEvent[]): {
+  lastUpdatedAt: string;
+  customerUpdateCount: number;
+} {
+  const latest = events.reduce((a, b) => (Date.parse(b.occurredAt) > Date.parse(a.occurredAt) ? b : a));
+  const customerUpdateCount = events.filter(
+    (event) => event.type === 'CustomerUpdatePublished' && event.data.visibility === 'PUBLIC',
+  ).length;
+  return { lastUpdatedAt: latest.occurredAt, customerUpdateCount };
+}
+
 function eventsAsOf(events: StoredEvent[], asOf: AsOf): StoredEvent[] {
   if ('version' in asOf) {
     if (!Number.isInteger(asOf.version) || asOf.version < 0 || asOf.version > events.length) {

@@ -1,5 +1,10 @@
 import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
-import { diffIncidentStates, incidentAsOf, verifyStreamEvents } from '../../../libs/audit/index.js';
+import {
+  diffIncidentStates,
+  incidentAsOf,
+  recordExtrasOf,
+  verifyStreamEvents,
+} from '../../../libs/audit/index.js';
 import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
 import { requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
@@ -49,7 +54,8 @@ export class AuditResolver {
     // Its `events` field reads the read models: they must have the events it shows.
     requireConsistency(context, last.globalPosition);
     const asOfInstant = at?.toISOString() ?? last.recordedAt;
-    return toIncidentView(state, asOfInstant);
+    // The events counted are the stream's first `state.version`.
+    return toIncidentView({ ...state, ...recordExtrasOf(events.slice(0, state.version)) }, asOfInstant);
   }
 
   @Roles(...INTERNAL_READERS)
