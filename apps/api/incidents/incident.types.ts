@@ -81,8 +81,18 @@ export class Incident {
   @Field(() => Int, { description: 'How often the resolution estimate was revised after the first.' })
   etaRevisions!: number;
   @Field(() => [Workaround]) workarounds!: Workaround[];
-  @Field(() => DateTime, { nullable: true }) lastCustomerUpdateAt!: string | null;
-  @Field(() => DateTime, { nullable: true }) nextUpdateDueAt!: string | null;
+  @Field(() => DateTime, {
+    nullable: true,
+    description:
+      "occurredAt of the latest PUBLIC customer update (in the world's time: a backdated one does not replace a newer one).",
+  })
+  lastCustomerUpdateAt!: string | null;
+  @Field(() => DateTime, {
+    nullable: true,
+    description:
+      'When the latest public update promised the next one (its nextUpdateInMinutes); null if it promised none, and once resolved. What the communication policy demands is communicationCompliance.nextUpdateDueAt.',
+  })
+  nextUpdateDueAt!: string | null;
   @Field(() => DateTime, { nullable: true }) mitigatedAt!: string | null;
   @Field(() => DateTime, { nullable: true }) resolvedAt!: string | null;
   @Field(() => String, { nullable: true }) resolutionSummary!: string | null;
