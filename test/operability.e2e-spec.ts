@@ -104,6 +104,32 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  test("a client's mistakes are answered, not logged as the server's errors", async () => {
+    const dataDir = tempDir();
+    const key = 'ops-admin-key-0123456789';
+    // LOG_LEVEL warn: only warnings and errors are written.
+    const server = await startServerProcess({
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_API_KEYS: `ops:admin:${key}`,
+    });
+    const codes = [];
+    for (const query of [
+      'mutation { declareIncident(input: {title: "  ", severity: SEV1}) { version } }',
+      '{ timeline(incidentId: "6f1d2c3b-0000-4000-8000-000000000000") { type } }',
+      '{ incident(id: "not-a-uuid") { id } }',
+    ]) {
+      codes.push((await post(server.url, key, query)).errors[0].extensions.code);
+    }
+    codes.push(
+      (await post(server.url, 'wrong-key-0000000000000', '{ __typename }')).errors[0].extensions.code,
+    );
+    expect(codes).toEqual(['RULE_VIOLATION', 'NOT_FOUND', 'BAD_USER_INPUT', 'UNAUTHENTICATED']);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).not.toMatch(/"level":(50|60)/);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   test('SIGTERM while commands are in flight: the process exits cleanly and every acknowledged command is stored', async () => {
     const dataDir = tempDir();
     const key = 'ops-admin-key-0123456789';

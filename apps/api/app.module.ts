@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
@@ -10,6 +11,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommandsModule } from './commands/commands.module.js';
+import { GraphQLErrorsFilter } from './graphql/graphql-errors.filter.js';
 import { graphqlOptions } from './graphql/graphql-options.js';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
@@ -72,6 +74,7 @@ export class AppModule {
         WebhooksModule,
         NotificationsModule,
       ],
+      providers: [{ provide: APP_FILTER, useClass: GraphQLErrorsFilter }],
     };
   }
 }
