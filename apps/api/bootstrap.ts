@@ -10,6 +10,37 @@ import { VALIDATION_OPTIONS } from './graphql/validation.js';
 /** The largest request body; bigger ones get 413 before any parsing. Inputs have far smaller maxima. */
 const BODY_LIMIT = '1mb';
 
+/**
+ * What a browser page on an allowed origin may send: the bearer key, JSON bodies, read-your-writes,
+ * its own request id, and the headers Apollo's CSRF prevention accepts on GET (`apollo-require-preflight`,
+ * `x-apollo-operation-name`). Credentials are bearer keys, never cookies: no Allow-Credentials.
+ */
+const CORS_ALLOWED_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-consistent-with',
+  'x-request-id',
+  'apollo-require-preflight',
+  'x-apollo-operation-name',
+];
+
+/**
+ * LEDGER_CORS_ORIGINS as the `cors` package's options. A request from another origin (or with no
+ * Origin) gets no CORS header at all and goes on as it would without CORS. Apollo's CSRF prevention
+ * stays on: it refuses the requests a browser sends cross-origin without a preflight.
+ */
+function corsOptions(origins: '*' | string[]): Parameters<NestExpressApplication['enableCors']>[0] {
+  const allowed = new Set(origins === '*' ? [] : origins);
+  return {
+    origin:
+      origins === '*' ? '*' : (origin, allow) => allow(null, origin !== undefined && allowed.has(origin)),
+    methods: ['GET', 'POST'],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: ['x-request-id'],
+    maxAge: 3600,
+  };
+}
+
 /** Builds the API (without listening), as `main.ts` and the end-to-end tests both use it. */
 export async function createApp(config: LedgerConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(config), {
@@ -17,6 +48,7 @@ export async function createApp(config: LedgerConfig): Promise<INestApplication>
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  if (config.corsOrigins) app.enableCors(corsOptions(config.corsOrigins));
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useGlobalPipes(new ValidationPipe(VALIDATION_OPTIONS));
   return app;

@@ -47,3 +47,46 @@ describe('delivery and notification settings', () => {
     expect(() => loadConfig(env)).toThrow(setting);
   });
 });
+
+describe('LEDGER_CORS_ORIGINS', () => {
+  it('is off by default: no CORS headers, same-origin pages only', () => {
+    expect(loadConfig({}).corsOrigins).toBeNull();
+    expect(loadConfig({ LEDGER_CORS_ORIGINS: ' ' }).corsOrigins).toBeNull();
+  });
+
+  it('reads exact origins, comma-separated, without repeats', () => {
+    const config = loadConfig({
+      LEDGER_CORS_ORIGINS:
+        'https://status.example.com, http://localhost:5173,http://[::1]:8080,https://status.example.com',
+    });
+    expect(config.corsOrigins).toEqual([
+      'https://status.example.com',
+      'http://localhost:5173',
+      'http://[::1]:8080',
+    ]);
+  });
+
+  it('reads * as any origin', () => {
+    expect(loadConfig({ LEDGER_CORS_ORIGINS: ' * ' }).corsOrigins).toBe('*');
+  });
+
+  it.each([
+    ['status.example.com', 'entry 1 "status.example.com" is not an origin'],
+    ['localhost:5173', 'entry 1 "localhost:5173" is not an origin'],
+    ['https://status.example.com/app', 'did you mean "https://status.example.com"?'],
+    ['https://status.example.com/', 'did you mean "https://status.example.com"?'],
+    ['https://status.example.com?x=1', 'did you mean "https://status.example.com"?'],
+    ['https://Status.Example.com', 'did you mean "https://status.example.com"?'],
+    ['https://status.example.com:443', 'did you mean "https://status.example.com"?'],
+    ['http://localhost:5173,ftp://files.example.com', 'entry 2 "ftp://files.example.com" is not an origin'],
+    ['null', 'entry 1 "null" is not an origin'],
+    ['*,https://status.example.com', 'must be * alone'],
+    [',', 'must be * alone or origins separated by commas'],
+    ['https://*.example.com', 'entry 1 "https://*.example.com" has a wildcard'],
+  ])('refuses %j at start-up: %s', (value, message) => {
+    const load = () => loadConfig({ LEDGER_CORS_ORIGINS: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(`Invalid configuration: LEDGER_CORS_ORIGINS `);
+    expect(load).toThrow(message);
+  });
+});

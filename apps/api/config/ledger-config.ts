@@ -26,6 +26,11 @@ export interface LedgerConfig {
   smtp: SmtpConfig | null;
   /** The WEBHOOK notification channel's receiver; null: the log adapter. */
   notificationWebhook: { url: string; secret: string } | null;
+  /**
+   * Origins whose browser pages may call the API (CORS): `'*'` any, else exact origins such as
+   * `https://status.example.com`; null sends no CORS headers (same-origin pages only).
+   */
+  corsOrigins: '*' | string[] | null;
 }
 
 export interface SmtpConfig {
@@ -68,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     ),
     smtp: parseSmtp(env),
     notificationWebhook: parseNotificationWebhook(env),
+    corsOrigins: parseCorsOrigins(env.LEDGER_CORS_ORIGINS),
   };
 }
 
@@ -162,6 +168,50 @@ function parseNotificationWebhook(env: NodeJS.ProcessEnv): { url: string; secret
     );
   }
   return { url, secret };
+}
+
+/**
+ * LEDGER_CORS_ORIGINS: `*`, or origins separated by commas, each exactly as a browser sends it in
+ * its Origin header (`scheme://host[:port]`: lower case, no path, no trailing slash, no default
+ * port), since a request's Origin is compared with them as a string.
+ */
+export function parseCorsOrigins(value: string | undefined): '*' | string[] | null {
+  if (value === undefined || value.trim() === '') return null;
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 1 && entries[0] === '*') return '*';
+  if (entries.length === 0 || entries.includes('*')) {
+    throw new ConfigError(
+      'LEDGER_CORS_ORIGINS',
+      'must be * alone or origins separated by commas, like https://status.example.com',
+    );
+  }
+  for (const [index, entry] of entries.entries()) {
+    if (entry.includes('*')) {
+      throw new ConfigError(
+        'LEDGER_CORS_ORIGINS',
+        `entry ${index + 1} "${entry}" has a wildcard: list each origin, or give * alone for any`,
+      );
+    }
+    const origin = originOf(entry);
+    if (origin === entry) continue;
+    const hint = origin ? `; did you mean "${origin}"?` : '';
+    throw new ConfigError(
+      'LEDGER_CORS_ORIGINS',
+      `entry ${index + 1} "${entry}" is not an origin (http:// or https://, a host, ` +
+        `an optional port and nothing after it, like https://status.example.com)${hint}`,
+    );
+  }
+  return [...new Set(entries)];
+}
+
+/** The origin a browser would send from a page at `entry`, or null if `entry` is no http(s) URL. */
+function originOf(entry: string): string | null {
+  if (!URL.canParse(entry)) return null;
+  const url = new URL(entry);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
 }
 
 function parsePort(value: string | undefined): number {
