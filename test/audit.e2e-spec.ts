@@ -141,10 +141,14 @@ describe('audit over HTTP: time travel, diffs and tamper evidence', () => {
   }, 15_000);
 
   test('an edit made directly in the SQLite file is detected at the exact version', async () => {
-    const VERIFY = `query($id: ID!) { verifyIncidentIntegrity(id: $id) { valid checkedEvents firstBrokenVersion expectedHash foundHash } }`;
+    const VERIFY = `query($id: ID!) { verifyIncidentIntegrity(id: $id) { valid checkedEvents firstBrokenVersion expectedHash foundHash headHash } }`;
+    const trail = (await server.graphql(`{ auditTrail(incidentId: "${id}") { hash } }`, {}, KEYS.auditor))
+      .data!.auditTrail;
+    // A valid chain names its head: the anchor that shows, later, events cut off its end.
     expect((await server.graphql(VERIFY, { id }, KEYS.auditor)).data!.verifyIncidentIntegrity).toMatchObject({
       valid: true,
       checkedEvents: 5,
+      headHash: trail.at(-1).hash,
     });
     await server.stop();
     const db = new Database(path.join(server.config.dataDir, 'events.db'));
@@ -154,7 +158,7 @@ describe('audit over HTTP: time travel, diffs and tamper evidence', () => {
     db.close();
     server = await LedgerServer.start({ dataDir: server.config.dataDir });
     const report = (await server.graphql(VERIFY, { id }, KEYS.auditor)).data!.verifyIncidentIntegrity;
-    expect(report).toMatchObject({ valid: false, firstBrokenVersion: 3, checkedEvents: 3 });
+    expect(report).toMatchObject({ valid: false, firstBrokenVersion: 3, checkedEvents: 3, headHash: null });
     expect(report.expectedHash).not.toBe(report.foundHash);
   });
 });

@@ -64,7 +64,7 @@ describe('tamper evidence', () => {
 
     expect(report).toEqual({ valid: true, checkedEvents: 18, checkedStreams: 3, firstBroken: null });
     expect(progress).toEqual([{ done: 18 }]);
-    for (const stream of streams) {
+    for (const [index, stream] of streams.entries()) {
       expect(stream).toEqual({
         valid: true,
         checkedEvents: 6,
@@ -72,6 +72,7 @@ describe('tamper evidence', () => {
         expectedHash: null,
         foundHash: null,
         problem: null,
+        headHash: eventOf(STREAMS[index], 6).hash,
       });
     }
   });
@@ -117,6 +118,7 @@ describe('tamper evidence', () => {
       expectedHash,
       foundHash: target.hash,
       problem: expect.stringContaining('hash does not match'),
+      headHash: null,
     });
   });
 
@@ -296,9 +298,11 @@ describe('tamper evidence', () => {
       await store.close();
       tamper(ledger.file, (db) => attack(db, eventOf('incident-c', 6), eventOf('incident-c', 5)));
 
-      const { whole } = await verify('incident-c');
+      const { whole, stream } = await verify('incident-c');
 
       expect(whole.valid).toBe(true);
+      // The report's own head hash is that anchor, when kept from an earlier verification.
+      expect(stream.headHash).not.toBe(eventOf('incident-c', 6).hash);
       const anchor = manifest.streams.find((stream) => stream.streamId === 'incident-c')!;
       const now = (await readLog(ledger.file)).find(
         (event) => event.streamId === 'incident-c' && event.streamVersion === anchor.lastVersion,

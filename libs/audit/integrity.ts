@@ -118,6 +118,11 @@ export interface IntegrityReport {
   expectedHash: string | null;
   foundHash: string | null;
   problem: string | null;
+  /**
+   * The hash of the newest event, when the chain is valid: the stream's anchor. The chain cannot
+   * show events cut off its end; the same version with another head hash later can.
+   */
+  headHash: string | null;
 }
 
 /** Checks a whole stream, read from version 1 in version order (as `readStream` gives it). */
@@ -142,6 +147,7 @@ export function verifyStreamEvents(events: StoredEvent[]): IntegrityReport {
         expectedHash: broken.expectedHash,
         foundHash: broken.foundHash,
         problem: broken.problem,
+        headHash: null,
       };
     }
   }
@@ -152,6 +158,7 @@ export function verifyStreamEvents(events: StoredEvent[]): IntegrityReport {
     expectedHash: null,
     foundHash: null,
     problem: null,
+    headHash: events.at(-1)?.hash ?? null,
   };
 }
 

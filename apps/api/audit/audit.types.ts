@@ -10,6 +10,12 @@ export class IntegrityReport {
   @Field(() => String, { nullable: true }) foundHash!: string | null;
   @Field(() => String, { nullable: true, description: 'What is wrong at the first broken link.' })
   problem!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The hash of the newest event when the chain is valid. Keep it with checkedEvents outside the ledger: the chain cannot show events cut off its end, but a later report with fewer events, or another hash at that version, does.',
+  })
+  headHash!: string | null;
 }
 
 @ObjectType({ description: 'One difference between two states of an incident.' })
