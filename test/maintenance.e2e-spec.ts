@@ -160,4 +160,60 @@ describe('scheduled maintenance over GraphQL', () => {
     });
     expect(read.data!.maintenance).toEqual({ status: 'SCHEDULED', version: 1 });
   });
+
+  test('the public status announces maintenance, and shows its services under maintenance while it runs', async () => {
+    const STATUS = `{ publicStatus { services { service impact } maintenances { id title status windowStart windowEnd services } } }`;
+    const publicStatus = async () => (await server.graphql(STATUS, {}, KEYS.communicator)).data!.publicStatus;
+    const running = (await schedule({ title: 'Cache rebuild', services: ['cache-eu'] })).maintenance;
+    const later = (
+      await schedule({
+        title: 'Queue upgrade',
+        services: ['queue-eu'],
+        windowStart: inDays(3),
+        windowEnd: inDays(3.1),
+      })
+    ).maintenance;
+    const cancelled = (await schedule({ title: 'Abandoned', services: ['search-eu'] })).maintenance;
+    await send('startMaintenance', 'MaintenanceActionInput', { maintenanceId: running.id });
+    await send('cancelMaintenance', 'CancelMaintenanceInput', {
+      maintenanceId: cancelled.id,
+      reason: 'Not needed',
+    });
+
+    const status = await publicStatus();
+    const announced = status.maintenances.filter((maintenance: any) =>
+      [running.id, later.id, cancelled.id].includes(maintenance.id),
+    );
+    expect(announced).toEqual([
+      {
+        id: running.id,
+        title: 'Cache rebuild',
+        status: 'IN_PROGRESS',
+        windowStart: running.windowStart,
+        windowEnd: running.windowEnd,
+        services: ['cache-eu'],
+      },
+      {
+        id: later.id,
+        title: 'Queue upgrade',
+        status: 'SCHEDULED',
+        windowStart: later.windowStart,
+        windowEnd: later.windowEnd,
+        services: ['queue-eu'],
+      },
+    ]);
+    expect(status.services).toContainEqual({ service: 'cache-eu', impact: 'UNDER_MAINTENANCE' });
+    // Only a running maintenance puts its services under maintenance.
+    const listed = status.services.map(({ service }: { service: string }) => service);
+    expect(listed).not.toContain('queue-eu');
+    expect(listed).not.toContain('search-eu');
+
+    await send('completeMaintenance', 'CompleteMaintenanceInput', {
+      maintenanceId: running.id,
+      summary: 'Done',
+    });
+    const after = await publicStatus();
+    expect(after.maintenances.map((maintenance: any) => maintenance.id)).not.toContain(running.id);
+    expect(after.services.map(({ service }: { service: string }) => service)).not.toContain('cache-eu');
+  });
 });

@@ -12,10 +12,12 @@ import type {
   IncidentRecord,
   IncidentSort,
   PublicIncident,
+  PublicMaintenance,
   PublicStatus,
   TimelineEntry,
   TimelineVisibility,
 } from './read-model.types.js';
+import type { MaintenanceRecord } from './accountability.types.js';
 
 /** The most incidents one page holds, whatever `first` asks for. */
 export const MAX_PAGE_SIZE = 100;
@@ -273,11 +275,24 @@ export class ReadModelQueries {
       [since],
     ).map(parseRecord);
     const updates = this.publicUpdates([...open, ...resolved].map((record) => record.id!));
+    // An overrunning maintenance stays in progress past its window's end.
+    const maintenances = this.all<{ record: string }>(
+      `SELECT record FROM maintenances
+       WHERE status = 'IN_PROGRESS' OR (status = 'SCHEDULED' AND window_end_ms > ?)
+       ORDER BY window_start_ms, id`,
+      [instantMs(now)],
+    ).map((row) => toPublicMaintenance(JSON.parse(row.record) as MaintenanceRecord));
     const worst = new Map<string, ServiceImpact>();
+    const raise = (service: string, impact: ServiceImpact) => {
+      const current = worst.get(service);
+      if (current === undefined || IMPACT_RANK[impact] > IMPACT_RANK[current]) worst.set(service, impact);
+    };
     for (const record of open) {
-      for (const [service, impact] of Object.entries(record.services)) {
-        const current = worst.get(service);
-        if (current === undefined || IMPACT_RANK[impact] > IMPACT_RANK[current]) worst.set(service, impact);
+      for (const [service, impact] of Object.entries(record.services)) raise(service, impact);
+    }
+    for (const maintenance of maintenances) {
+      if (maintenance.status === 'IN_PROGRESS') {
+        for (const service of maintenance.services) raise(service, 'UNDER_MAINTENANCE');
       }
     }
     const toPublic = (record: IncidentRecord) => toPublicIncident(record, updates.get(record.id!) ?? []);
@@ -285,6 +300,7 @@ export class ReadModelQueries {
       services: [...worst]
         .sort(([a], [b]) => compare(a, b))
         .map(([service, impact]) => ({ service, impact })),
+      maintenances,
       openIncidents: open.map(toPublic),
       recentlyResolved: resolved.map(toPublic),
     };
@@ -389,6 +405,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
 }
 
 function toPublicIncident(record: IncidentRecord, updates: PublicIncident['updates']): PublicIncident {
+  const resolved = record.resolvedAt !== null;
   return {
     id: record.id!,
     title: record.title,
@@ -399,12 +416,17 @@ function toPublicIncident(record: IncidentRecord, updates: PublicIncident['updat
     estimatedResolutionAt: record.estimatedResolutionAt,
     services: Object.entries(record.services)
       .sort(([a], [b]) => compare(a, b))
-      .map(([service, impact]) => ({ service, impact })),
+      .map(([service, impact]) => ({ service, impact: resolved ? 'OPERATIONAL' : impact })),
     workarounds: record.workarounds
-      .filter((workaround) => workaround.withdrawnAt === null)
+      .filter((workaround) => !resolved && workaround.withdrawnAt === null)
       .map(({ description, offeredAt }) => ({ description, offeredAt })),
     updates,
   };
+}
+
+function toPublicMaintenance(record: MaintenanceRecord): PublicMaintenance {
+  const { id, title, status, windowStart, windowEnd, services } = record;
+  return { id, title, status, windowStart: windowStart!, windowEnd: windowEnd!, services };
 }
 
 /** Code-point order, the same on every machine (localeCompare is not). */

@@ -6,6 +6,7 @@ import type {
   Channel,
   IncidentState,
   IncidentStatus,
+  MaintenanceStatus,
   ServiceImpact,
   Severity,
   Visibility,
@@ -106,14 +107,31 @@ export interface PublicIncident {
   startedAt: string;
   resolvedAt: string | null;
   estimatedResolutionAt: string | null;
+  /** Once resolved, every service is OPERATIONAL again: a resolution means the service is restored. */
   services: Array<{ service: string; impact: ServiceImpact }>;
+  /** The ones not withdrawn, while the incident is open. */
   workarounds: Array<{ description: string; offeredAt: string }>;
   updates: Array<{ status: IncidentStatus; message: string; occurredAt: string }>;
 }
 
+/** Maintenance as a status page announces it: what, when, which services. */
+export interface PublicMaintenance {
+  id: string;
+  title: string;
+  status: MaintenanceStatus;
+  windowStart: string;
+  windowEnd: string;
+  services: string[];
+}
+
 export interface PublicStatus {
-  /** Worst impact per service across open incidents; services of no open incident are not listed. */
+  /**
+   * Worst impact per service across open incidents, UNDER_MAINTENANCE for a service in maintenance
+   * (unless an incident does worse); services of neither are not listed.
+   */
   services: Array<{ service: string; impact: ServiceImpact }>;
+  /** In progress, or scheduled and not yet over: the earliest window first. */
+  maintenances: PublicMaintenance[];
   openIncidents: PublicIncident[];
   /** Resolved or closed within the window the caller asked for. */
   recentlyResolved: PublicIncident[];

@@ -3,6 +3,7 @@ import { ArrayMaxSize, IsBoolean, IsDate, IsIn, IsOptional, MaxLength } from 'cl
 import type {
   Channel,
   IncidentStatus,
+  MaintenanceStatus,
   ServiceImpact,
   Severity,
   Visibility,
@@ -11,6 +12,7 @@ import type { IncidentSort, TimelineVisibility } from '../../../libs/read-models
 import {
   ChannelEnum,
   IncidentStatusEnum,
+  MaintenanceStatusEnum,
   ServiceImpactEnum,
   SeverityEnum,
   VisibilityEnum,
@@ -158,6 +160,16 @@ export class PublicWorkaround {
   @Field(() => DateTime) offeredAt!: string;
 }
 
+@ObjectType({ description: 'Maintenance as a status page announces it.' })
+export class PublicMaintenance {
+  @Field(() => ID) id!: string;
+  @Field(() => String) title!: string;
+  @Field(() => MaintenanceStatusEnum) status!: MaintenanceStatus;
+  @Field(() => DateTime) windowStart!: string;
+  @Field(() => DateTime) windowEnd!: string;
+  @Field(() => [String]) services!: string[];
+}
+
 @ObjectType({ description: 'An incident as a status page shows it: no names, nothing internal.' })
 export class PublicIncident {
   @Field(() => ID) id!: string;
@@ -167,15 +179,26 @@ export class PublicIncident {
   @Field(() => DateTime) startedAt!: string;
   @Field(() => DateTime, { nullable: true }) resolvedAt!: string | null;
   @Field(() => DateTime, { nullable: true }) estimatedResolutionAt!: string | null;
-  @Field(() => [PublicServiceStatus]) services!: PublicServiceStatus[];
-  @Field(() => [PublicWorkaround]) workarounds!: PublicWorkaround[];
+  @Field(() => [PublicServiceStatus], {
+    description: 'Once resolved, every one is OPERATIONAL: a resolution means the service is restored.',
+  })
+  services!: PublicServiceStatus[];
+  @Field(() => [PublicWorkaround], { description: 'Those not withdrawn, while the incident is open.' })
+  workarounds!: PublicWorkaround[];
   @Field(() => [PublicUpdate]) updates!: PublicUpdate[];
 }
 
 @ObjectType()
 export class PublicStatus {
-  @Field(() => [PublicServiceStatus], { description: 'Worst impact per service across open incidents.' })
+  @Field(() => [PublicServiceStatus], {
+    description:
+      'Worst impact per service across open incidents; UNDER_MAINTENANCE for a service in maintenance, unless an incident does worse.',
+  })
   services!: PublicServiceStatus[];
+  @Field(() => [PublicMaintenance], {
+    description: 'Maintenance in progress, or scheduled and not yet over: the earliest window first.',
+  })
+  maintenances!: PublicMaintenance[];
   @Field(() => [PublicIncident]) openIncidents!: PublicIncident[];
   @Field(() => [PublicIncident]) recentlyResolved!: PublicIncident[];
 }
