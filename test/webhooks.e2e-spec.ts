@@ -234,6 +234,7 @@ describe('webhooks', () => {
       { ...valid, url: 'javascript:alert(1)' },
       { ...valid, url: 'hooks.example.com/ledger' },
       { ...valid, url: 'https://user:password@hooks.example.com/ledger' },
+      { ...valid, url: 'http://localhost:1/ledger' },
       { url: valid.url },
       { ...valid, secret: 'short' },
       { ...valid, eventTypes: ['IncidentDeclared', 'NoSuchEvent'] },
