@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
 import { declareIncident, LedgerServer } from './support/ledger-server.js';
-import { startServerProcess } from './support/server-process.js';
+import { killServerProcesses, startServerProcess } from './support/server-process.js';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-ops-'));
 
@@ -78,6 +78,9 @@ describe('health, request ids and configuration', () => {
 });
 
 describe('the built server, as `npm start` runs it', () => {
+  // A failed test must not leave its server running (jest would wait for it).
+  afterEach(killServerProcesses);
+
   test('with no key configured it prints a generated admin key once, stores only its hash, and that key works after a restart', async () => {
     const dataDir = tempDir();
     const first = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
@@ -130,7 +133,7 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('SIGTERM while commands are in flight: the process exits cleanly and every acknowledged command is stored', async () => {
+  test('SIGTERM while commands are in flight: the process exits cleanly, every acknowledged command is stored, and every stored one was acknowledged', async () => {
     const dataDir = tempDir();
     const key = 'ops-admin-key-0123456789';
     const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: `ops:admin:${key}` };
@@ -156,6 +159,9 @@ describe('the built server, as `npm start` runs it', () => {
       const body = await post(again.url, key, `query($id: ID!) { incident(id: $id) { id } }`, { id });
       expect(body.data.incident?.id).toBe(id);
     }
+    // A request that was taken in got its answer: none committed while its caller saw a reset.
+    const stored = await post(again.url, key, '{ incidents(first: 100) { totalCount } }');
+    expect(stored.data.incidents.totalCount).toBe(acknowledged.length);
     again.child.kill('SIGTERM');
     await again.exited;
     fs.rmSync(dataDir, { recursive: true, force: true });

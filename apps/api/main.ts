@@ -1,24 +1,35 @@
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
+import { HttpDrain } from './http-drain.js';
+
+/** How long a shutdown waits for running requests to answer. */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 try {
   const config = loadConfig();
   const app = await createApp(config);
+  const http = new HttpDrain();
+  // Before GraphQL's own middleware, which the app adds as it starts listening.
+  app.use(http.middleware);
   await app.listen(config.port);
   process.stdout.write(`incident-ledger: GraphQL on http://localhost:${config.port}/graphql\n`);
 
-  // Graceful shutdown: stop accepting requests, let in-flight ones (and their appends) finish,
-  // close the store, exit 0. A second signal exits at once.
+  // Graceful shutdown: stop accepting requests, let the running ones (and their appends) finish
+  // and answer, close the store, exit 0. A second signal exits at once.
   const shutdown = () => {
     process.once('SIGTERM', () => process.exit(1));
     process.once('SIGINT', () => process.exit(1));
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`Shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
+    process.stdout.write('incident-ledger: shutting down\n');
+    http
+      .drain(app.getHttpServer(), DRAIN_TIMEOUT_MS)
+      .then(() => app.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

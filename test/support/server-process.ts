@@ -11,12 +11,22 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+/** Kills the servers still running (a failed test left them): call it in afterEach. */
+export function killServerProcesses(): void {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+}
+
 /** Starts the server in a child process on a free port and waits until it says it listens. */
 export async function startServerProcess(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child = spawn(process.execPath, [SERVER_ENTRY], {
     env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', ...env },
   });
+  children.add(child);
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
