@@ -178,6 +178,7 @@ describe('time travel', () => {
 
       expect(changes).toEqual([
         { path: '/severity', before: 'SEV2', after: 'SEV1' },
+        { path: '/severitySince', before: declaredAt, after: recorded[2].occurredAt },
         { path: '/services/checkout', before: 'DEGRADED_PERFORMANCE', after: 'MAJOR_OUTAGE' },
         { path: '/acknowledgedAt', before: null, after: recorded[1].occurredAt },
         { path: '/acknowledgedBy', before: null, after: 'bob' },

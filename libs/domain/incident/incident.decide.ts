@@ -5,7 +5,7 @@
  *   incident-already-exists         DeclareIncident on a stream that already holds an incident
  *   incident-not-found              any other command before DeclareIncident
  *   invalid-timestamp               an instant that is not ISO-8601 with a time zone
- *   occurred-at-in-future           occurredAt later than now (backdating is legal)
+ *   occurred-at-in-future           occurredAt later than now (backdating is legal, see below)
  *   occurred-at-before-start        occurredAt earlier than the incident's start
  *   incident-is-resolved            a command of the open incident (acknowledge … resolve) once resolved
  *   incident-is-closed              anything but preventive-measure work and feedback once closed
@@ -18,21 +18,32 @@
  *   role-needs-assignee             blank assignee
  *   role-already-assigned           the role already has this assignee
  *   severity-unchanged              ChangeSeverity to the current severity
+ *   severity-change-out-of-order    ChangeSeverity at an occurredAt earlier than the latest severity change
  *   service-impact-unchanged        ChangeServiceImpact to the service's current impact
  *   status-needs-dedicated-command  a status update to RESOLVED or CLOSED (use resolve or close)
  *   customer-update-needs-message   blank message
  *   customer-update-needs-channel   no channel
  *   duplicate-channel               a channel listed twice
  *   next-update-must-be-positive    nextUpdateInMinutes not a whole number above 0
+ *   status-update-out-of-order      a status update at an occurredAt earlier than the latest status change
+ *                                   (by a status update, the reopening or the declaration); one that
+ *                                   changes the status, also earlier than the latest status update
+ *                                   (either visibility)
  *   note-needs-text                 blank internal note
  *   eta-needs-reason                blank reason for an estimate
  *   eta-must-be-later               estimate not later than its occurredAt (hence than the start)
  *   eta-unchanged                   estimate equal to the current one
+ *   eta-out-of-order                an estimate at an occurredAt earlier than the latest estimate
  *   workaround-needs-description    blank description
  *   workaround-already-offered      a workaroundId already used (withdrawn ones included)
  *   workaround-not-active           withdrawing a workaround never offered or already withdrawn
  *   incident-already-mitigated      a second mitigation in the same open period
+ *   mitigation-before-reopening     mitigating at an occurredAt earlier than the reopening that began
+ *                                   the open period
  *   resolution-needs-summary        blank resolution summary
+ *   resolution-before-latest-entry  resolving at an occurredAt earlier than the latest status change,
+ *                                   status update (either visibility), estimate or severity change, or
+ *                                   than the open period's mitigation
  *   incident-not-resolved           ReopenIncident, PublishPostmortem, GrantCompensation,
  *                                   RecordCustomerFeedback or CloseIncident while not resolved
  *   reopen-needs-reason             blank reason to reopen
@@ -88,6 +99,17 @@
  * - Once closed: only preventive-measure work (planning new ones included: follow-up reviews find
  *   more) and customer feedback. Root causes and the postmortem are final once closed.
  *
+ * Backdating (occurredAt earlier than now, not before the start) is legal: entries are often written
+ * after the fact. But the state folds entries in the order recorded, while the metrics and the
+ * timeline read them in the world's order (occurredAt). So that the two agree on the latest
+ * severity, status and estimate and on what the open period holds: a severity change or an estimate
+ * is not backdated before the latest one; a status update not before the latest status change, and
+ * one that changes the status not before the latest status update either; a mitigation not before
+ * the reopening; a resolution not before an entry of its open period that the metrics measure
+ * against it (an equal instant is in order). The other entries (acknowledgement, roles, service
+ * impacts, notes, workarounds, root causes, measures, and status updates that keep the status, among
+ * themselves) stay free to be backdated down to the start: a scribe enters the timeline afterwards.
+ *
  * Where the brief was silent:
  * - Text is stored trimmed; optional text that is blank is stored as null.
  * - Instants in event data are stored in UTC (`toISOString`), whatever offset they came with.
@@ -106,7 +128,7 @@
  * - Compensation: the outage lasts from the start to the resolution. A grant to one customer is
  *   judged against the policy's default segment; an amount (not a percent) always needs a justification.
  */
-import type { Decider, DomainCommand } from '../decider.js';
+import type { CommandMetadata, Decider, DomainCommand } from '../decider.js';
 import { RuleViolation } from '../rule-violation.js';
 import {
   communicationPolicy,
@@ -393,12 +415,11 @@ function decideAfterResolution(command: AfterResolutionCommand, state: IncidentS
   if (state.resolvedAt === null) {
     throw new RuleViolation('incident-not-resolved', `${command.type} needs a resolved incident`);
   }
-  if (instant(command.metadata.occurredAt) < instant(state.resolvedAt)) {
-    throw new RuleViolation(
-      command.type === 'ReopenIncident' ? 'reopen-before-resolution' : 'occurred-at-before-resolution',
-      `occurredAt ${command.metadata.occurredAt} is earlier than the resolution (${state.resolvedAt})`,
-    );
-  }
+  notBackdatedBefore(
+    command.metadata,
+    command.type === 'ReopenIncident' ? 'reopen-before-resolution' : 'occurred-at-before-resolution',
+    [[state.resolvedAt, 'the resolution']],
+  );
   switch (command.type) {
     case 'ReopenIncident':
       return [
@@ -456,12 +477,7 @@ function decideOnOpenIncident(command: OpenIncidentCommand, state: IncidentState
     case 'MitigateIncident':
       return mitigateIncident(command, state);
     case 'ResolveIncident':
-      return [
-        {
-          type: 'IncidentResolved',
-          data: { summary: requiredText(command.data.summary, 'resolution-needs-summary', 'The summary') },
-        },
-      ];
+      return resolveIncident(command, state);
     default: {
       const unknown: never = command;
       throw new Error(`Unknown incident command ${JSON.stringify(unknown)}`);
@@ -471,13 +487,47 @@ function decideOnOpenIncident(command: OpenIncidentCommand, state: IncidentState
 
 /** Backdating is legal, but not to before the incident started, nor into the future. */
 function occurredWithinIncident({ metadata }: IncidentCommand, state: IncidentState): void {
-  const occurred = occurredAtNotInFuture(metadata);
-  if (state.startedAt !== null && occurred < instant(state.startedAt)) {
-    throw new RuleViolation(
-      'occurred-at-before-start',
-      `occurredAt ${metadata.occurredAt} is earlier than the incident's start (${state.startedAt})`,
-    );
+  occurredAtNotInFuture(metadata);
+  notBackdatedBefore(metadata, 'occurred-at-before-start', [[state.startedAt, "the incident's start"]]);
+}
+
+/** An earlier entry's occurredAt (null: there is none), and what it is, for the message. */
+type EarlierEntry = readonly [at: string | null, what: string];
+
+/** occurredAt is not earlier than any of the entries (at the same instant is in order); else `rule` is broken. */
+function notBackdatedBefore(
+  { occurredAt }: CommandMetadata,
+  rule: string,
+  entries: readonly EarlierEntry[],
+): void {
+  for (const [at, what] of entries) {
+    if (at !== null && instant(occurredAt) < instant(at)) {
+      throw new RuleViolation(rule, `occurredAt ${occurredAt} is earlier than ${what} (${at})`);
+    }
   }
+}
+
+/**
+ * A severity change is not backdated before the latest one: the state's severity is the one recorded
+ * last, the compliance's and the timeline's the one latest in the world's order.
+ */
+function latestSeverityChange(state: IncidentState): EarlierEntry {
+  return [state.severitySince, 'the latest severity change'];
+}
+
+/** Likewise an estimate: the state's is the one recorded last, the metrics' final one the latest given. */
+function latestEstimate(state: IncidentState): EarlierEntry {
+  return [state.estimateGivenAt, 'the latest estimate'];
+}
+
+/**
+ * Every status update states the status, so none comes before the entry that set the status in force
+ * (a status change, the reopening, the declaration). A change of status (the resolution included)
+ * does not come before a status update either: that update stated the status the change replaces.
+ */
+function statusEntries(state: IncidentState, changesStatus: boolean): EarlierEntry[] {
+  const setStatus: EarlierEntry = [state.statusSince, 'the latest status change'];
+  return changesStatus ? [setStatus, [state.latestStatusUpdateAt, 'the latest status update']] : [setStatus];
 }
 
 function declareIncident({ data, metadata }: DeclareIncident, state: IncidentState): IncidentEvent[] {
@@ -528,10 +578,11 @@ function assignRole({ data }: AssignRole, state: IncidentState): IncidentEvent[]
   return [{ type: 'RoleAssigned', data: { role: data.role, assignee } }];
 }
 
-function changeSeverity({ data }: ChangeSeverity, state: IncidentState): IncidentEvent[] {
+function changeSeverity({ data, metadata }: ChangeSeverity, state: IncidentState): IncidentEvent[] {
   if (data.severity === state.severity) {
     throw new RuleViolation('severity-unchanged', `The severity already is ${state.severity}`);
   }
+  notBackdatedBefore(metadata, 'severity-change-out-of-order', [latestSeverityChange(state)]);
   return [
     {
       type: 'SeverityChanged',
@@ -561,10 +612,11 @@ function postStatusUpdate({ data, metadata }: PostStatusUpdate, state: IncidentS
     throw new RuleViolation('customer-update-needs-channel', 'A customer update needs at least one channel');
   }
   rejectDuplicates(data.channels, 'duplicate-channel', 'Channel');
-  const statusChange: IncidentEvent[] =
-    data.status === state.status
-      ? []
-      : [{ type: 'StatusChanged', data: { from: state.status, to: data.status } }];
+  const changesStatus = data.status !== state.status;
+  notBackdatedBefore(metadata, 'status-update-out-of-order', statusEntries(state, changesStatus));
+  const statusChange: IncidentEvent[] = changesStatus
+    ? [{ type: 'StatusChanged', data: { from: state.status, to: data.status } }]
+    : [];
   return [
     ...statusChange,
     {
@@ -609,6 +661,7 @@ function setResolutionEstimate(
   if (estimatedResolutionAt === state.estimatedResolutionAt) {
     throw new RuleViolation('eta-unchanged', `The estimate already is ${estimatedResolutionAt}`);
   }
+  notBackdatedBefore(metadata, 'eta-out-of-order', [latestEstimate(state)]);
   return [
     {
       type: 'ResolutionEstimateSet',
@@ -646,14 +699,43 @@ function withdrawWorkaround({ data }: WithdrawWorkaround, state: IncidentState):
   ];
 }
 
-function mitigateIncident({ data }: MitigateIncident, state: IncidentState): IncidentEvent[] {
+function mitigateIncident({ data, metadata }: MitigateIncident, state: IncidentState): IncidentEvent[] {
   if (state.mitigatedAt !== null) {
     throw new RuleViolation(
       'incident-already-mitigated',
       `The incident was mitigated at ${state.mitigatedAt}`,
     );
   }
+  // The mitigation is the open period's: earlier than the reopening, the metrics (the first
+  // mitigation by occurredAt) would count it in the period before, whose time to mitigate it shortens.
+  notBackdatedBefore(metadata, 'mitigation-before-reopening', [[state.reopenedAt, 'the reopening']]);
   return [{ type: 'IncidentMitigated', data: { summary: optionalText(data.summary) } }];
+}
+
+/**
+ * The resolution ends the open period, and the metrics (DESIGN.md, "Metric definitions"; read in
+ * the world's order by incident-history.ts) measure these entries of the period against it, so it
+ * is not backdated before any of them:
+ * - status changes and updates: the resolution is a change of status (see statusEntries); cadence
+ *   intervals run from each PUBLIC update to the next and the last one to the resolution, so an
+ *   update after it would fall out of the judgement unseen (and none is owed once resolved);
+ * - estimates: the ETA errors compare the first and the last estimate given with the resolution; one
+ *   given after it estimates nothing;
+ * - severity changes: the compliance judges the period by the severity in force, which does not
+ *   change once resolved (nor do the SEV1/SEV2 postmortem rules, which read it);
+ * - the mitigation: time to mitigate is to the mitigation or the resolution, whichever came first.
+ * The others (acknowledgement, roles, impacts, notes, workarounds) are measured from the start or not
+ * at all.
+ */
+function resolveIncident({ data, metadata }: ResolveIncident, state: IncidentState): IncidentEvent[] {
+  const summary = requiredText(data.summary, 'resolution-needs-summary', 'The summary');
+  notBackdatedBefore(metadata, 'resolution-before-latest-entry', [
+    ...statusEntries(state, true),
+    latestEstimate(state),
+    latestSeverityChange(state),
+    [state.mitigatedAt, 'the mitigation'],
+  ]);
+  return [{ type: 'IncidentResolved', data: { summary } }];
 }
 
 /** SEV1 and SEV2 owe a postmortem with a root cause and preventive measures. */

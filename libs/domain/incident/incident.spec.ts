@@ -10,7 +10,9 @@ import {
   type IncidentDeclared,
   type IncidentEvent,
   type IncidentState,
+  type IncidentStatus,
   type RecordedIncidentEvent,
+  type Visibility,
 } from './incident.js';
 import { incidentDecider, type IncidentCommand } from './incident.decide.js';
 
@@ -45,6 +47,15 @@ const resolution = recorded(
   minutesAfterStart(60),
 );
 const resolvedIncident = [...incident, resolution];
+/** A customer update that keeps the incident INVESTIGATING. */
+const customerUpdate = (visibility: Visibility): IncidentEvent => ({
+  type: 'CustomerUpdatePublished',
+  data: { status: 'INVESTIGATING', message: 'm', channels: ['EMAIL'], visibility, nextUpdateAt: null },
+});
+const reopenedIncident = [
+  ...resolvedIncident,
+  recorded({ type: 'IncidentReopened', data: { reason: 'Back' } }, minutesAfterStart(70)),
+];
 
 /** One valid command of each type but DeclareIncident, for the rules they all share. */
 function commandsOnAnIncident(occurredAt: string): IncidentCommand[] {
@@ -317,6 +328,26 @@ describe('incident', () => {
           metadata: metadata(),
         })
         .thenThrows('severity-unchanged'));
+
+    const escalated = recorded(
+      { type: 'SeverityChanged', data: { from: 'SEV2', to: 'SEV1', reason: null } },
+      minutesAfterStart(90),
+    );
+    const downgradeAt = (occurredAt: string): IncidentCommand => ({
+      type: 'ChangeSeverity',
+      data: { severity: 'SEV3' },
+      metadata: metadata(occurredAt),
+    });
+
+    it('refuses an occurredAt earlier than the latest severity change', () =>
+      given([...incident, escalated])
+        .when(downgradeAt(minutesAfterStart(60)))
+        .thenThrows('severity-change-out-of-order'));
+
+    it('accepts the very moment of the latest severity change', () =>
+      given([...incident, escalated])
+        .when(downgradeAt(minutesAfterStart(90)))
+        .then([{ type: 'SeverityChanged', data: { from: 'SEV1', to: 'SEV3', reason: null } }]));
   });
 
   describe('ChangeServiceImpact', () => {
@@ -454,6 +485,59 @@ describe('incident', () => {
     it.each([0, -15, 7.5])('refuses %p minutes to the next update', (nextUpdateInMinutes) =>
       given(incident).when(update({ nextUpdateInMinutes })).thenThrows('next-update-must-be-positive'),
     );
+
+    describe('backdated', () => {
+      const identified = recorded(
+        { type: 'StatusChanged', data: { from: 'INVESTIGATING', to: 'IDENTIFIED' } },
+        minutesAfterStart(30),
+      );
+      const publishedAt = (occurredAt: string, visibility: Visibility = 'PUBLIC') =>
+        recorded(customerUpdate(visibility), occurredAt);
+      const published = (status: IncidentStatus): IncidentEvent => ({
+        type: 'CustomerUpdatePublished',
+        data: {
+          status,
+          message: 'We are looking into failed payments',
+          channels: ['EMAIL', 'WEBSITE'],
+          visibility: 'PUBLIC',
+          nextUpdateAt: null,
+        },
+      });
+
+      it('refuses an occurredAt earlier than the latest status change, even keeping the status', () =>
+        given([...incident, identified])
+          .when(update({ status: 'IDENTIFIED' }, minutesAfterStart(20)))
+          .thenThrows('status-update-out-of-order'));
+
+      it('accepts the very moment of the latest status change', () =>
+        given([...incident, identified])
+          .when(update({ status: 'MONITORING' }, minutesAfterStart(30)))
+          .then([
+            { type: 'StatusChanged', data: { from: 'IDENTIFIED', to: 'MONITORING' } },
+            published('MONITORING'),
+          ]));
+
+      it.each(['PUBLIC', 'INTERNAL'] as const)(
+        'refuses a change of status earlier than the latest %s update',
+        (visibility) =>
+          given([...incident, publishedAt(minutesAfterStart(30), visibility)])
+            .when(update({ status: 'IDENTIFIED' }, minutesAfterStart(20)))
+            .thenThrows('status-update-out-of-order'),
+      );
+
+      it('accepts a change of status at the very moment of the latest update', () =>
+        given([...incident, publishedAt(minutesAfterStart(30), 'INTERNAL')])
+          .when(update({ status: 'IDENTIFIED' }, minutesAfterStart(30)))
+          .then([
+            { type: 'StatusChanged', data: { from: 'INVESTIGATING', to: 'IDENTIFIED' } },
+            published('IDENTIFIED'),
+          ]));
+
+      it('accepts an update keeping the status earlier than the latest update', () =>
+        given([...incident, publishedAt(minutesAfterStart(30))])
+          .when(update({}, minutesAfterStart(20)))
+          .then([published('INVESTIGATING')]));
+    });
   });
 
   describe('AddInternalNote', () => {
@@ -554,6 +638,25 @@ describe('incident', () => {
         .thenThrows('eta-needs-reason'));
 
     it('needs an instant', () => given(incident).when(estimate('tomorrow')).thenThrows('invalid-timestamp'));
+
+    it('refuses an occurredAt earlier than the latest estimate', () =>
+      given([...incident, firstEstimate])
+        .when(estimate(minutesAfterStart(240), 'Said before', minutesAfterStart(20)))
+        .thenThrows('eta-out-of-order'));
+
+    it('accepts the very moment of the latest estimate', () =>
+      given([...incident, firstEstimate])
+        .when(estimate(minutesAfterStart(240), 'Corrected', minutesAfterStart(30)))
+        .then([
+          {
+            type: 'ResolutionEstimateSet',
+            data: {
+              estimatedResolutionAt: minutesAfterStart(240),
+              previousEstimate: minutesAfterStart(180),
+              reason: 'Corrected',
+            },
+          },
+        ]));
   });
 
   describe('workarounds', () => {
@@ -629,6 +732,16 @@ describe('incident', () => {
       ])
         .when(mitigate)
         .then([{ type: 'IncidentMitigated', data: { summary: 'Traffic drained' } }]));
+
+    const mitigateAt = (occurredAt: string): IncidentCommand => ({
+      ...mitigate,
+      metadata: metadata(occurredAt),
+    });
+
+    it('accepts a backdated occurredAt in the first open period', () =>
+      given(incident)
+        .when(mitigateAt(minutesAfterStart(5)))
+        .then([{ type: 'IncidentMitigated', data: { summary: 'Traffic drained' } }]));
   });
 
   describe('ResolveIncident', () => {
@@ -644,6 +757,63 @@ describe('incident', () => {
         .then([{ type: 'IncidentResolved', data: { summary: 'Rolled back the deploy' } }]));
 
     it('needs a summary', () => given(incident).when(resolve(' ')).thenThrows('resolution-needs-summary'));
+
+    const resolveAt = (occurredAt: string): IncidentCommand => ({
+      type: 'ResolveIncident',
+      data: { summary: 'Fixed' },
+      metadata: metadata(occurredAt),
+    });
+    const resolved: IncidentEvent[] = [{ type: 'IncidentResolved', data: { summary: 'Fixed' } }];
+    /** The entries of the open period the metrics measure against its resolution, at minute 50. */
+    const measuredAgainstResolution: [string, RecordedIncidentEvent][] = (
+      [
+        ['a status change', { type: 'StatusChanged', data: { from: 'INVESTIGATING', to: 'IDENTIFIED' } }],
+        ['a public update', customerUpdate('PUBLIC')],
+        ['an internal update', customerUpdate('INTERNAL')],
+        [
+          'an estimate',
+          {
+            type: 'ResolutionEstimateSet',
+            data: { estimatedResolutionAt: minutesAfterStart(90), previousEstimate: null, reason: 'r' },
+          },
+        ],
+        ['a severity change', { type: 'SeverityChanged', data: { from: 'SEV2', to: 'SEV1', reason: null } }],
+        ['the mitigation', { type: 'IncidentMitigated', data: { summary: null } }],
+      ] as const
+    ).map(([what, event]) => [what, recorded(event, minutesAfterStart(50))]);
+
+    it.each(measuredAgainstResolution)('refuses an occurredAt earlier than %s', (_what, entry) =>
+      given([...incident, entry])
+        .when(resolveAt(minutesAfterStart(40)))
+        .thenThrows('resolution-before-latest-entry'),
+    );
+
+    it.each(measuredAgainstResolution)('accepts the very moment of %s', (_what, entry) =>
+      given([...incident, entry])
+        .when(resolveAt(minutesAfterStart(50)))
+        .then(resolved),
+    );
+
+    it.each([
+      ['an acknowledgement', { type: 'IncidentAcknowledged', data: {} }],
+      ['a role assignment', { type: 'RoleAssigned', data: { role: 'SCRIBE', assignee: 'erin' } }],
+      [
+        'an impact change',
+        {
+          type: 'ServiceImpactChanged',
+          data: { service: 'checkout', from: 'DEGRADED_PERFORMANCE', to: 'MAJOR_OUTAGE' },
+        },
+      ],
+      ['a note', { type: 'InternalNoteAdded', data: { note: 'Paged the DBA' } }],
+      [
+        'a workaround',
+        { type: 'WorkaroundOffered', data: { workaroundId: 'w-1', description: 'Pay by invoice' } },
+      ],
+    ] as const)('is backdated freely before %s', (_what, event) =>
+      given([...incident, recorded(event, minutesAfterStart(50))])
+        .when(resolveAt(minutesAfterStart(40)))
+        .then(resolved),
+    );
   });
 
   describe('ReopenIncident', () => {
@@ -672,6 +842,56 @@ describe('incident', () => {
       given(resolvedIncident)
         .when(reopen('Errors are back', minutesAfterStart(59)))
         .thenThrows('reopen-before-resolution'));
+
+    /** The open period's entries that the rules order after the reopening, with what each decides. */
+    const orderedAfterReopening = (occurredAt: string) =>
+      [
+        {
+          rule: 'status-update-out-of-order',
+          command: {
+            type: 'PostStatusUpdate',
+            data: {
+              status: 'INVESTIGATING',
+              message: 'Looking again',
+              channels: ['EMAIL'],
+              visibility: 'PUBLIC',
+            },
+            metadata: metadata(occurredAt),
+          },
+          events: [
+            {
+              type: 'CustomerUpdatePublished',
+              data: {
+                status: 'INVESTIGATING',
+                message: 'Looking again',
+                channels: ['EMAIL'],
+                visibility: 'PUBLIC',
+                nextUpdateAt: null,
+              },
+            },
+          ],
+        },
+        {
+          rule: 'mitigation-before-reopening',
+          command: { type: 'MitigateIncident', data: {}, metadata: metadata(occurredAt) },
+          events: [{ type: 'IncidentMitigated', data: { summary: null } }],
+        },
+        {
+          rule: 'resolution-before-latest-entry',
+          command: { type: 'ResolveIncident', data: { summary: 'Fixed' }, metadata: metadata(occurredAt) },
+          events: [{ type: 'IncidentResolved', data: { summary: 'Fixed' } }],
+        },
+      ] satisfies { rule: string; command: IncidentCommand; events: IncidentEvent[] }[];
+
+    it.each(orderedAfterReopening(minutesAfterStart(65)))(
+      'refuses $command.type at an occurredAt earlier than the reopening ($rule)',
+      ({ rule, command }) => given(reopenedIncident).when(command).thenThrows(rule),
+    );
+
+    it.each(orderedAfterReopening(minutesAfterStart(70)))(
+      'accepts $command.type at the very moment of the reopening',
+      ({ command, events }) => given(reopenedIncident).when(command).then(events),
+    );
 
     it('opens the incident to every command again', () =>
       given([
@@ -736,7 +956,9 @@ describe('incident', () => {
         title: 'Checkout fails',
         summary: null,
         severity: 'SEV1',
+        severitySince: START,
         status: 'IDENTIFIED',
+        statusSince: START,
         services: {
           checkout: 'DEGRADED_PERFORMANCE',
           payments: 'DEGRADED_PERFORMANCE',
@@ -748,6 +970,7 @@ describe('incident', () => {
         acknowledgedAt: minutesAfterStart(3),
         acknowledgedBy: 'bob',
         estimatedResolutionAt: minutesAfterStart(90),
+        estimateGivenAt: minutesAfterStart(12),
         etaRevisions: 0,
         workarounds: [
           {
@@ -760,10 +983,12 @@ describe('incident', () => {
         ],
         lastCustomerUpdateAt: minutesAfterStart(10),
         nextUpdateDueAt: minutesAfterStart(40),
+        latestStatusUpdateAt: minutesAfterStart(10),
         mitigatedAt: minutesAfterStart(30),
         resolvedAt: null,
         resolutionSummary: null,
         reopenCount: 0,
+        reopenedAt: null,
         rootCauses: [],
         preventiveMeasures: [],
         postmortem: null,
@@ -823,6 +1048,7 @@ describe('incident', () => {
         expect(state).toMatchObject({
           lastCustomerUpdateAt: minutesAfterStart(10),
           nextUpdateDueAt: minutesAfterStart(40),
+          latestStatusUpdateAt: minutesAfterStart(20),
         });
       });
 
@@ -833,6 +1059,44 @@ describe('incident', () => {
           published('PUBLIC', minutesAfterStart(10), minutesAfterStart(40)),
         ]);
         expect(state).toMatchObject({ lastCustomerUpdateAt: minutesAfterStart(30), nextUpdateDueAt: null });
+      });
+    });
+
+    it('keeps the latest instants of each kind when an entry was recorded out of order', () => {
+      /** The entry at minute 30, then one recorded later about minute 20 (as before the order rules). */
+      const outOfOrder = (later: IncidentEvent, earlier: IncidentEvent) => [
+        recorded(later, minutesAfterStart(30)),
+        recorded(earlier, minutesAfterStart(20)),
+      ];
+      const estimateSet = (
+        estimatedResolutionAt: string,
+        previousEstimate: string | null,
+      ): IncidentEvent => ({
+        type: 'ResolutionEstimateSet',
+        data: { estimatedResolutionAt, previousEstimate, reason: 'r' },
+      });
+      const state = stateAfter([
+        ...incident,
+        ...outOfOrder(
+          { type: 'SeverityChanged', data: { from: 'SEV2', to: 'SEV1', reason: null } },
+          { type: 'SeverityChanged', data: { from: 'SEV1', to: 'SEV3', reason: null } },
+        ),
+        ...outOfOrder(
+          { type: 'StatusChanged', data: { from: 'INVESTIGATING', to: 'IDENTIFIED' } },
+          { type: 'StatusChanged', data: { from: 'IDENTIFIED', to: 'MONITORING' } },
+        ),
+        ...outOfOrder(
+          estimateSet(minutesAfterStart(90), null),
+          estimateSet(minutesAfterStart(80), minutesAfterStart(90)),
+        ),
+      ]);
+      expect(state).toMatchObject({
+        severity: 'SEV3',
+        severitySince: minutesAfterStart(30),
+        status: 'MONITORING',
+        statusSince: minutesAfterStart(30),
+        estimatedResolutionAt: minutesAfterStart(80),
+        estimateGivenAt: minutesAfterStart(30),
       });
     });
 
@@ -869,6 +1133,7 @@ describe('incident', () => {
       const resolved = stateAfter([...beforeResolution, resolution]);
       expect(resolved).toMatchObject({
         status: 'RESOLVED',
+        statusSince: minutesAfterStart(60),
         resolvedAt: minutesAfterStart(60),
         resolutionSummary: 'Rolled back',
         nextUpdateDueAt: null,
@@ -881,10 +1146,12 @@ describe('incident', () => {
       ]);
       expect(reopened).toMatchObject({
         status: 'INVESTIGATING',
+        statusSince: minutesAfterStart(70),
         mitigatedAt: null,
         resolvedAt: null,
         resolutionSummary: null,
         reopenCount: 1,
+        reopenedAt: minutesAfterStart(70),
         estimatedResolutionAt: minutesAfterStart(55),
         etaRevisions: 1,
         version: 7,

@@ -285,7 +285,14 @@ export interface IncidentState {
   title: string;
   summary: string | null;
   severity: Severity;
+  /** The latest occurredAt of the entries that set the severity (the declaration, SeverityChanged). */
+  severitySince: string | null;
   status: IncidentStatus;
+  /**
+   * The latest occurredAt of the entries that set the status: the declaration, StatusChanged, the
+   * resolution, a reopening, the close.
+   */
+  statusSince: string | null;
   /** Affected services and their current impact. */
   services: Record<string, ServiceImpact>;
   roles: Partial<Record<IncidentRole, string>>;
@@ -295,6 +302,8 @@ export interface IncidentState {
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
   estimatedResolutionAt: string | null;
+  /** The latest occurredAt of the ResolutionEstimateSet. */
+  estimateGivenAt: string | null;
   /** How many ResolutionEstimateSet came after the first. */
   etaRevisions: number;
   workarounds: Workaround[];
@@ -302,10 +311,14 @@ export interface IncidentState {
   lastCustomerUpdateAt: string | null;
   /** What that update promised; null once resolved. */
   nextUpdateDueAt: string | null;
+  /** The latest occurredAt of the customer updates of either visibility (each states the status). */
+  latestStatusUpdateAt: string | null;
   mitigatedAt: string | null;
   resolvedAt: string | null;
   resolutionSummary: string | null;
   reopenCount: number;
+  /** occurredAt of the latest IncidentReopened: when the open period began, if not at the declaration. */
+  reopenedAt: string | null;
   rootCauses: RootCause[];
   preventiveMeasures: PreventiveMeasure[];
   postmortem: Postmortem | null;
@@ -327,7 +340,9 @@ export function initialIncidentState(): IncidentState {
     title: '',
     summary: null,
     severity: 'SEV4',
+    severitySince: null,
     status: 'INVESTIGATING',
+    statusSince: null,
     services: {},
     roles: {},
     startedAt: null,
@@ -335,14 +350,17 @@ export function initialIncidentState(): IncidentState {
     acknowledgedAt: null,
     acknowledgedBy: null,
     estimatedResolutionAt: null,
+    estimateGivenAt: null,
     etaRevisions: 0,
     workarounds: [],
     lastCustomerUpdateAt: null,
     nextUpdateDueAt: null,
+    latestStatusUpdateAt: null,
     mitigatedAt: null,
     resolvedAt: null,
     resolutionSummary: null,
     reopenCount: 0,
+    reopenedAt: null,
     rootCauses: [],
     preventiveMeasures: [],
     postmortem: null,
@@ -391,6 +409,19 @@ function patched<Item, Key extends keyof Item>(
   return items.map((item) => (item[key] === id ? Object.assign({}, item, patch) : item));
 }
 
+/** Whether `at` is earlier than `latest`; never when there is no `latest`. */
+function isEarlier(at: string, latest: string | null): boolean {
+  return latest !== null && Date.parse(at) < Date.parse(latest);
+}
+
+/**
+ * The later of `latest` and `occurredAt`: the instants the decide rules order entries by follow the
+ * world's time, so that an entry recorded out of order (before those rules) does not move them back.
+ */
+function latestOf(latest: string | null, occurredAt: string): string {
+  return latest !== null && isEarlier(occurredAt, latest) ? latest : occurredAt;
+}
+
 export function evolve(current: IncidentState, event: RecordedIncidentEvent): IncidentState {
   // One copy of the state per event (a rebuild folds every event of the log): each case spreads
   // `current` with the next version and what the event changes. The items the state lists are
@@ -407,7 +438,9 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         title: event.data.title,
         summary: event.data.summary,
         severity: event.data.severity,
+        severitySince: event.occurredAt,
         status: 'INVESTIGATING',
+        statusSince: event.occurredAt,
         services: Object.fromEntries(
           event.data.services.map((service) => [service, DECLARED_SERVICE_IMPACT]),
         ),
@@ -421,27 +454,36 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
     case 'RoleAssigned':
       return { ...current, version, roles: { ...current.roles, [event.data.role]: event.data.assignee } };
     case 'SeverityChanged':
-      return { ...current, version, severity: event.data.to };
+      return {
+        ...current,
+        version,
+        severity: event.data.to,
+        severitySince: latestOf(current.severitySince, event.occurredAt),
+      };
     case 'ServiceImpactChanged':
       return { ...current, version, services: { ...current.services, [event.data.service]: event.data.to } };
     case 'StatusChanged':
-      return { ...current, version, status: event.data.to };
-    case 'CustomerUpdatePublished':
+      return {
+        ...current,
+        version,
+        status: event.data.to,
+        statusSince: latestOf(current.statusSince, event.occurredAt),
+      };
+    case 'CustomerUpdatePublished': {
+      const latestStatusUpdateAt = latestOf(current.latestStatusUpdateAt, event.occurredAt);
       // The latest public update in the world's time sets the cadence: a backdated update recorded
       // late does not replace a newer promise.
-      if (
-        event.data.visibility !== 'PUBLIC' ||
-        (current.lastCustomerUpdateAt !== null &&
-          Date.parse(event.occurredAt) < Date.parse(current.lastCustomerUpdateAt))
-      ) {
-        return { ...current, version };
+      if (event.data.visibility !== 'PUBLIC' || isEarlier(event.occurredAt, current.lastCustomerUpdateAt)) {
+        return { ...current, version, latestStatusUpdateAt };
       }
       return {
         ...current,
         version,
         lastCustomerUpdateAt: event.occurredAt,
         nextUpdateDueAt: event.data.nextUpdateAt,
+        latestStatusUpdateAt,
       };
+    }
     case 'InternalNoteAdded':
       return { ...current, version };
     case 'ResolutionEstimateSet':
@@ -449,6 +491,7 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         ...current,
         version,
         estimatedResolutionAt: event.data.estimatedResolutionAt,
+        estimateGivenAt: latestOf(current.estimateGivenAt, event.occurredAt),
         etaRevisions: current.estimatedResolutionAt === null ? 0 : current.etaRevisions + 1,
       };
     case 'WorkaroundOffered':
@@ -484,6 +527,7 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         ...current,
         version,
         status: 'RESOLVED',
+        statusSince: latestOf(current.statusSince, event.occurredAt),
         resolvedAt: event.occurredAt,
         resolutionSummary: event.data.summary,
         nextUpdateDueAt: null,
@@ -495,10 +539,12 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
         ...current,
         version,
         status: 'INVESTIGATING',
+        statusSince: latestOf(current.statusSince, event.occurredAt),
         mitigatedAt: null,
         resolvedAt: null,
         resolutionSummary: null,
         reopenCount: current.reopenCount + 1,
+        reopenedAt: event.occurredAt,
       };
     case 'RootCauseIdentified': {
       const { rootCauseId, category, description, contributingFactors, trigger, detection } = event.data;
@@ -654,7 +700,13 @@ export function evolve(current: IncidentState, event: RecordedIncidentEvent): In
       };
     }
     case 'IncidentClosed':
-      return { ...current, version, status: 'CLOSED', closedAt: event.occurredAt };
+      return {
+        ...current,
+        version,
+        status: 'CLOSED',
+        statusSince: latestOf(current.statusSince, event.occurredAt),
+        closedAt: event.occurredAt,
+      };
     default: {
       const unknown: never = event;
       throw new Error(`Unknown incident event ${JSON.stringify(unknown)}`);

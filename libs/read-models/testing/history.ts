@@ -162,18 +162,29 @@ function nextCommand(
     };
   }
   // Some entries are written after the fact: anywhere between the start (the resolution, for
-  // what comes after it) and now.
-  const from = Date.parse(state.resolvedAt ?? state.startedAt!);
-  // From `now`, not the clock: a clock read later could land after `now`, in the future the domain refuses.
-  const occurredAt =
-    random() < 0.15 ? new Date(from + random() * (Date.parse(now) - from)).toISOString() : now;
-  const metadata = { actor: pick(ACTORS), occurredAt, now };
+  // what comes after it) and now; those the rules keep in order (severity, status, estimate,
+  // mitigation, resolution), after the latest entry they are ordered by.
+  const backdatedBy = random() < 0.15 ? random() : null;
+  const actor = pick(ACTORS);
+  // Up to `now`, not the clock: a clock read later could land after `now`, in the future the domain refuses.
+  const metadataFrom = (from: number): CommandMetadata => ({
+    actor,
+    occurredAt:
+      backdatedBy === null ? now : new Date(from + backdatedBy * (Date.parse(now) - from)).toISOString(),
+    now,
+  });
+  const metadata = metadataFrom(Date.parse(state.resolvedAt ?? state.startedAt!));
   if (random() < 0.15) return analysisCommand(state, metadata, random, pick);
   if (state.resolvedAt !== null) return afterResolutionCommand(metadata, random, pick);
+  const orderedMetadata = metadataFrom(latestOrderedEntryAt(state));
   const roll = random();
   if (state.acknowledgedAt === null && roll < 0.5) return { type: 'AcknowledgeIncident', data: {}, metadata };
   if (resolve && state.version > 6 && roll < 0.1) {
-    return { type: 'ResolveIncident', data: { summary: 'Rolled back the deploy' }, metadata };
+    return {
+      type: 'ResolveIncident',
+      data: { summary: 'Rolled back the deploy' },
+      metadata: orderedMetadata,
+    };
   }
   const active = state.workarounds.filter((workaround) => workaround.withdrawnAt === null);
   switch (Math.floor(random() * 10)) {
@@ -183,7 +194,7 @@ function nextCommand(
       return {
         type: 'ChangeSeverity',
         data: { severity: pick(SEVERITIES), reason: 'Impact reassessed' },
-        metadata,
+        metadata: orderedMetadata,
       };
     case 2:
       return {
@@ -202,7 +213,7 @@ function nextCommand(
           visibility: random() < 0.8 ? 'PUBLIC' : 'INTERNAL',
           nextUpdateInMinutes: random() < 0.7 ? pick([15, 30, 60]) : null,
         },
-        metadata,
+        metadata: orderedMetadata,
       };
     case 5:
       return { type: 'AddInternalNote', data: { note: `Checked dashboard ${state.version}` }, metadata };
@@ -215,7 +226,7 @@ function nextCommand(
           ).toISOString(),
           reason: state.estimatedResolutionAt === null ? 'First estimate' : 'Fix took longer',
         },
-        metadata,
+        metadata: orderedMetadata,
       };
     case 7:
       return active.length > 0 && random() < 0.5
@@ -231,11 +242,24 @@ function nextCommand(
           };
     case 8:
       return state.mitigatedAt === null
-        ? { type: 'MitigateIncident', data: { summary: 'Traffic shifted' }, metadata }
+        ? { type: 'MitigateIncident', data: { summary: 'Traffic shifted' }, metadata: orderedMetadata }
         : null;
     default:
       return null;
   }
+}
+
+/**
+ * The latest occurredAt of the entries that severity changes, status updates, estimates, the
+ * mitigation and the resolution may not be backdated before (incident.decide.ts), in milliseconds.
+ */
+function latestOrderedEntryAt(state: IncidentState): number {
+  const { startedAt, severitySince, statusSince, latestStatusUpdateAt, estimateGivenAt, mitigatedAt } = state;
+  return Math.max(
+    ...[startedAt, severitySince, statusSince, latestStatusUpdateAt, estimateGivenAt, mitigatedAt]
+      .filter((at) => at !== null)
+      .map((at) => Date.parse(at)),
+  );
 }
 
 /** Root causes and preventive measures: allowed open or resolved. */
