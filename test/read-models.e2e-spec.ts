@@ -344,5 +344,13 @@ describe('read models over GraphQL', () => {
     const result = await server.graphql(`{ ${heavy} }`);
     expect(result.status).toBe(400);
     expect(result.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX');
+
+    // Too many fields to even estimate (more than 10,000, well under the body limit) is too costly too.
+    const wide = Array.from(
+      { length: 3_000 },
+      (_, n) => `p${n}: incidents(first: 100) { edges { node { events { type } } } }`,
+    ).join('\n');
+    const tooWide = await server.graphql(`{ ${wide} }`);
+    expect(tooWide.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX');
   });
 });

@@ -1,6 +1,24 @@
-import { describe, expect, test } from '@jest/globals';
-import { buildSchema, parse, validate } from 'graphql';
-import { depthLimitRule } from './query-limits.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { GraphQLSchemaHost } from '@nestjs/graphql';
+import {
+  assertObjectType,
+  buildSchema,
+  getNamedType,
+  getNullableType,
+  isLeafType,
+  isListType,
+  isObjectType,
+  parse,
+  validate,
+  type GraphQLSchema,
+} from 'graphql';
+import { createApp } from '../bootstrap.js';
+import { loadConfig } from '../config/ledger-config.js';
+import { depthLimitRule, MAX_COMPLEXITY, queryComplexity } from './query-limits.js';
 
 // Our schema has no recursive type yet, so the depth rule is checked on one that has.
 const schema = buildSchema(`type Node { id: ID  child: Node }  type Query { root: Node }`);
@@ -23,5 +41,107 @@ describe('depthLimitRule', () => {
     expect(() => validate(schema, cyclic, [depthLimitRule(4)])).not.toThrow();
     const introspection = `{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }`;
     expect(validate(schema, parse(introspection), [depthLimitRule(2)])).toEqual([]);
+  });
+});
+
+// The complexity estimate is checked on the API's own schema, whose shapes it must know.
+describe('queryComplexity', () => {
+  let app: INestApplication;
+  let dataDir: string;
+  let api: GraphQLSchema;
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'query-limits-'));
+    const config = loadConfig({
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_API_KEYS: 'root:admin:admin-key-0123456789',
+      LOG_LEVEL: 'silent',
+    });
+    app = await createApp(config);
+    await app.init();
+    api = app.get(GraphQLSchemaHost).schema;
+  });
+  afterAll(async () => {
+    await app.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const cost = (query: string) => queryComplexity(api, parse(query));
+  /** A type's scalar and enum fields. */
+  const scalars = (typeName: string) =>
+    Object.values(assertObjectType(api.getType(typeName)).getFields())
+      .filter((field) => isLeafType(getNamedType(field.type)))
+      .map((field) => field.name)
+      .join(' ');
+
+  // Each paginated query, and the field of its result that lists the page's items.
+  const pageItems: Record<string, string> = {
+    compensations: 'grants',
+    events: 'edges',
+    incidents: 'edges',
+    postmortems: 'postmortems',
+    preventiveMeasures: 'measures',
+    rootCauses: 'entries',
+  };
+
+  test('multiplies by `first` only the page items of every paginated result, not its counts and totals', () => {
+    const paginated = Object.values(api.getTypeMap())
+      .filter(isObjectType)
+      .flatMap((type) => Object.values(type.getFields()).map((field) => ({ type, field })))
+      .filter(({ field }) => field.args.some((arg) => arg.name === 'first'))
+      .filter(({ field }) => !isListType(getNullableType(field.type)));
+    // A new paginated field: list it here and in query-limits.ts's PAGE_ITEMS.
+    expect(paginated.map(({ type, field }) => `${type.name}.${field.name}`).sort()).toEqual(
+      Object.keys(pageItems)
+        .map((name) => `Query.${name}`)
+        .sort(),
+    );
+    for (const { field } of paginated) {
+      for (const [name, child] of Object.entries(assertObjectType(getNamedType(field.type)).getFields())) {
+        const selection = isLeafType(getNamedType(child.type)) ? name : `${name} { __typename }`;
+        const page = (first: number) => cost(`{ ${field.name}(first: ${first}) { ${selection} } }`);
+        expect([field.name, name, page(500) > page(1)]).toEqual([
+          field.name,
+          name,
+          name === pageItems[field.name],
+        ]);
+      }
+    }
+  });
+
+  test("accepts a ledger's per-segment totals, a list assumed of 20, whatever `first` is", () => {
+    const totals = `{ compensations { totals { segment grants amounts { amount currency } } } }`;
+    // compensations 1 + totals (1 + 20 × (segment 1 + grants 1 + amounts (1 + 20 × 2)))
+    expect(cost(totals)).toBe(862);
+    expect(cost(totals.replace('compensations', 'compensations(first: 500)'))).toBe(862);
+    // Its grants, though, are counted once each.
+    expect(cost(`{ compensations(first: 500) { totalCount grants { grantId } } }`)).toBe(1 + 1 + 500 * 2);
+  });
+
+  test('accepts a page of 100 incidents with every scalar field and their events', () => {
+    const page = `{ incidents(first: 100) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { ${scalars('Incident')} events { ${scalars('IncidentEvent')} } } } } }`;
+    expect(cost(page)).toBeLessThanOrEqual(MAX_COMPLEXITY);
+  });
+
+  test('still refuses many large pages, however they are written', () => {
+    const items = `edges { node { events { type data hash } } }`;
+    const incidents = `incidents(first: 100) { ${items} }`;
+    const tenPages = Array.from({ length: 10 }, (_, n) => `p${n}: ${incidents}`).join(' ');
+    expect(cost(`{ ${tenPages} }`)).toBeGreaterThan(MAX_COMPLEXITY);
+    const grants = Array.from(
+      { length: 10 },
+      (_, n) => `p${n}: compensations(first: 500) { grants { ${scalars('CompensationEntry')} } }`,
+    );
+    expect(cost(`{ ${grants.join(' ')} }`)).toBeGreaterThan(MAX_COMPLEXITY);
+    // The page's items count as many times through a fragment or an inline fragment.
+    const one = cost(`{ ${incidents} }`);
+    expect(cost(`{ incidents(first: 100) { ...P } } fragment P on IncidentConnection { ${items} }`)).toBe(
+      one,
+    );
+    expect(cost(`{ incidents(first: 100) { ... on IncidentConnection { ${items} } } }`)).toBe(one);
+    // A `first` below 1 (refused by the resolver) does not offset the other pages' cost.
+    expect(cost(`{ a: incidents(first: -1000000) { edges { cursor } } ${tenPages} }`)).toBeGreaterThan(
+      MAX_COMPLEXITY,
+    );
   });
 });

@@ -1,9 +1,15 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
+  getNamedType,
+  getNullableType,
   GraphQLError,
+  isListType,
   Kind,
   type ASTNode,
+  type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
@@ -11,7 +17,7 @@ import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphq
 
 /** Deeper than this, a query is an attack or a mistake: our schema needs far fewer levels. */
 export const MAX_DEPTH = 10;
-/** Roughly: fields resolved. A page of 100 incidents with every field and their events fits. */
+/** Roughly: fields resolved. A page of 100 incidents with every scalar field and their events fits. */
 export const MAX_COMPLEXITY = 50_000;
 /** What a list field with no `first` argument is assumed to return, for the estimate. */
 const ASSUMED_LIST_SIZE = 20;
@@ -20,14 +26,20 @@ const ASSUMED_LIST_SIZE = 20;
 // query is deep and wide, and it reads the schema, not data.
 const isIntrospection = (name: string) => name.startsWith('__');
 
+/** A document's fragments, by name. */
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  return fragments;
+}
+
 /** Rejects, before execution, operations nested deeper than `maxDepth` (fragments included). */
 export const depthLimitRule =
   (maxDepth: number): ValidationRule =>
   (context) => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
+    const fragments = fragmentsOf(context.getDocument());
     const depthOf = (selectionSet: SelectionSetNode | undefined, seen: Set<string>): number => {
       if (!selectionSet) return 0;
       let deepest = 0;
@@ -64,15 +76,77 @@ export const depthLimitRule =
   };
 
 /**
- * A field with a `first` argument costs its children that many times; another list field, an
- * assumed size. A connection's `edges` are already counted by its `first`.
+ * The field listing the items of each paginated result (the type a `first` field returns). Only
+ * these are repeated `first` times; the result's other fields (totalCount, pageInfo, per-segment
+ * totals) are one per page. A result type missing here has all its fields multiplied: safe, if dear.
  */
-const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
-  if (isIntrospection(field.name)) return 1;
-  if (typeof args.first === 'number') return 1 + childComplexity * args.first;
-  const isList = field.type.toString().replace(/!/g, '').startsWith('[');
-  if (isList && field.name !== 'edges') return 1 + childComplexity * ASSUMED_LIST_SIZE;
+const PAGE_ITEMS: Readonly<Record<string, string>> = {
+  CompensationLedger: 'grants',
+  EventConnection: 'edges',
+  IncidentConnection: 'edges',
+  PostmortemList: 'postmortems',
+  PreventiveMeasureList: 'measures',
+  RootCauseCatalog: 'entries',
 };
+
+/**
+ * The estimate of one operation: a field with a `first` argument costs its page's items `first`
+ * times, its other fields once; another list field, its children an assumed number of times.
+ * An estimator sees only the sum of a field's children, so each page's items field records its own
+ * cost, for the paginated field above it (evaluated after it) to multiply.
+ */
+function listEstimator(document: DocumentNode): ComplexityEstimator {
+  const fragments = fragmentsOf(document);
+  const itemCosts = new Map<FieldNode, number>();
+  // The cost of one of the page's items: its `name` fields in the selection set, fragments included.
+  const itemCost = (selectionSet: SelectionSetNode | undefined, name: string): number => {
+    let sum = 0;
+    for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value === name) sum += itemCosts.get(selection) ?? 0;
+      } else {
+        const fragment =
+          selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
+        sum += itemCost(fragment?.selectionSet, name);
+      }
+    }
+    return sum;
+  };
+  return ({ type, field, node, args, childComplexity }) => {
+    if (isIntrospection(field.name)) return 1;
+    if (PAGE_ITEMS[type.name] === field.name) {
+      itemCosts.set(node, 1 + childComplexity);
+      return 1 + childComplexity;
+    }
+    if (typeof args.first === 'number') {
+      // The resolvers refuse a `first` below 1: a negative one must not offset the other fields' cost.
+      const first = Math.max(args.first, 0);
+      const items = PAGE_ITEMS[getNamedType(field.type).name];
+      if (!items) return 1 + childComplexity * first;
+      return 1 + childComplexity + (first - 1) * itemCost(node.selectionSet, items);
+    }
+    if (isListType(getNullableType(field.type))) return 1 + childComplexity * ASSUMED_LIST_SIZE;
+  };
+}
+
+/** The estimated cost of an operation, as the complexity limit sees it. */
+export function queryComplexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables?: Record<string, unknown>,
+  operationName?: string,
+): number {
+  return getComplexity({
+    schema,
+    query: document,
+    operationName,
+    variables,
+    estimators: [listEstimator(document), simpleEstimator({ defaultComplexity: 1 })],
+  });
+}
+
+/** graphql-query-complexity's message when a query has more nodes than it will estimate. */
+const TOO_MANY_NODES = /maximum allowed number of nodes/;
 
 /**
  * Rejects, before execution, operations whose estimated cost is over MAX_COMPLEXITY. It runs
@@ -84,15 +158,18 @@ export const complexityLimitPlugin: ApolloServerPlugin = {
       async didResolveOperation({ request, document, schema }) {
         let complexity: number;
         try {
-          complexity = getComplexity({
+          complexity = queryComplexity(
             schema,
-            query: document,
-            operationName: request.operationName ?? undefined,
-            variables: request.variables,
-            estimators: [listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          });
-        } catch {
-          return; // invalid variables: execution rejects them as BAD_USER_INPUT, running nothing
+            document,
+            request.variables,
+            request.operationName ?? undefined,
+          );
+        } catch (error) {
+          // Too many fields to estimate (the library stops at 10,000 nodes): too costly as well.
+          if (!(error instanceof GraphQLError && TOO_MANY_NODES.test(error.message))) {
+            return; // invalid variables: execution rejects them as BAD_USER_INPUT, running nothing
+          }
+          complexity = Infinity;
         }
         if (complexity > MAX_COMPLEXITY) {
           throw new GraphQLError(
