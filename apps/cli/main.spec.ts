@@ -1,15 +1,32 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import Database from 'better-sqlite3';
 import { EVENTS_FILE } from '../../libs/audit/bundle.js';
-import { tamper } from '../../libs/audit/testing/ledger-file.js';
+import { seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, rebuild } from '../../libs/read-models/index.js';
 import { registerProjector } from '../../libs/read-models/read-model-db.js';
 import { compileForChildProcess } from '../../libs/event-store/testing/compile-for-child-process.js';
-import { generateHistory, type GeneratedHistory } from '../../libs/read-models/testing/history.js';
+import {
+  executeCommand,
+  generateHistory,
+  loadIncident,
+  type GeneratedHistory,
+} from '../../libs/read-models/testing/history.js';
 import { allRows } from '../../libs/read-models/testing/read-model-answers.js';
 
 describe('the operator CLI', () => {
@@ -84,7 +101,23 @@ describe('the operator CLI', () => {
     const { status, stderr } = run(...line.split(' ').filter((arg) => arg !== ''));
 
     expect(status).toBe(2);
-    expect(stderr).toContain('Usage: npm run cli');
+    expect(stderr).toContain('Usage: npm run --silent cli');
+  });
+
+  test.each([
+    [['replay', 'not-a-uuid'], 'incidentId must be a UUID'],
+    [['replay', ''], 'incidentId must be a UUID'],
+    [['export', '--incident', 'not-a-uuid', '--out', 'b'], '--incident must be a UUID'],
+    [
+      ['export', '--incident', randomUUID(), '--incident', randomUUID(), '--out', 'b'],
+      'export takes --incident once',
+    ],
+    [['export', '--all', '--out', 'b6', '--out', 'b7'], 'export takes --out once'],
+  ])('usage errors exit with 2 and say why: %j', (args, message) => {
+    const { status, stderr } = run(...args);
+
+    expect(status).toBe(2);
+    expect(stderr).toContain(`${message}\n\nUsage: npm run --silent cli`);
   });
 
   test('a bad configuration exits with 2 and names the setting', () => {
@@ -115,7 +148,13 @@ describe('the operator CLI', () => {
     const rebuilt = run('rebuild');
 
     expect(rebuilt.status).toBe(0);
-    expect(rebuilt.stderr).toMatch(new RegExp(`\\[#{30}\\] ${head}/${head} events  \\d+ events/s  0 s left`));
+    // Not a terminal: a line a second while replaying, and a line for each phase after it.
+    const bar = `\\[#{30}\\] ${head}/${head} events`;
+    expect(rebuilt.stderr).toMatch(
+      new RegExp(
+        `${bar}  \\d+ events/s  0 s left\\n${bar}  building indexes and committing…\\n${bar}  done\\n$`,
+      ),
+    );
     expect(rebuilt.stdout).toMatch(
       new RegExp(`Rebuilt the read models from ${head} events in .*checkpoint ${head}\\.`),
     );
@@ -128,6 +167,103 @@ describe('the operator CLI', () => {
     expect(allRows(actual.db)).toEqual(allRows(expected.db));
     for (const readModels of [actual, expected]) readModels.close();
     await store.close();
+  });
+
+  test('rebuild says so when the event store is empty, instead of a bar of 0/0', () => {
+    const empty = join(dir, 'empty');
+    SqliteEventStore.open(join(empty, 'events.db')).close();
+
+    const rebuilt = runIn(empty, 'rebuild');
+
+    expect(rebuilt.status).toBe(0);
+    expect(rebuilt.stderr).toBe(
+      'no events to replay (the event store is empty)  building indexes and committing…\n' +
+        'no events to replay (the event store is empty)  done\n',
+    );
+    expect(rebuilt.stdout).toContain('Rebuilt the read models from 0 events in ');
+    expect(rebuilt.stdout).toContain('checkpoint none.');
+  });
+
+  test('a data dir whose name ends in .db is a directory like any other', () => {
+    const named = join(dir, 'ledger.db');
+    cpSync(join(dataDir, 'events.db'), join(named, 'events.db'));
+
+    expect(runIn(named, 'rebuild').status).toBe(0);
+    const status = runIn(named, 'status');
+
+    expect(status.status).toBe(0);
+    expect(status.stdout).toContain(`Read models: ${join(named, 'read-models.db')}\nCheckpoint:  ${head}\n`);
+  });
+
+  describe('a read-models.db that cannot be used', () => {
+    /** A copy of the data dir whose read-models.db `spoil` changed, and the bytes of its events.db. */
+    function spoiled(name: string, spoil: (file: string) => void): { copy: string; events: Buffer } {
+      const copy = join(dir, name);
+      cpSync(dataDir, copy, { recursive: true });
+      spoil(join(copy, 'read-models.db'));
+      return { copy, events: readFileSync(join(copy, 'events.db')) };
+    }
+
+    test('of a newer release: rebuild and status name the file and say what to do', () => {
+      const { copy } = spoiled('newer', (file) => {
+        const db = new Database(file);
+        db.pragma('user_version = 99');
+        db.close();
+      });
+
+      for (const command of ['rebuild', 'status']) {
+        const result = runIn(copy, command);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`${join(copy, 'read-models.db')} has schema version 99`);
+        expect(result.stderr).toContain(
+          'a newer release wrote it. Use that release; or, to go back to this one, delete',
+        );
+        expect(result.stderr).toContain('and run rebuild');
+      }
+    });
+
+    const notADatabase = (file: string) => writeFileSync(file, 'not a database '.repeat(1000));
+    /** Overwrites bytes of the tables' pages, past the header and the schema's page. */
+    const damaged = (file: string) => {
+      const bytes = readFileSync(file);
+      for (let offset = 3 * 16384; offset < bytes.length; offset += 5 * 16384)
+        bytes.fill(0xff, offset, offset + 200);
+      writeFileSync(file, bytes);
+    };
+
+    test('one SQLite cannot read: status names it and says that it can be deleted and rebuilt', () => {
+      const { copy } = spoiled('not-a-database', notADatabase);
+
+      const status = runIn(copy, 'status');
+
+      expect(status.status).toBe(1);
+      expect(status.stderr).toBe(
+        `Failed: ${join(copy, 'read-models.db')} is damaged (file is not a database). It holds only derived ` +
+          'data: run rebuild, which deletes it (with its -wal and -shm files) and rebuilds it from the event ' +
+          'log, or delete them and start the server.\n',
+      );
+    });
+
+    test.each([
+      ['not a database', notADatabase],
+      ['damaged', damaged],
+    ])('%s: rebuild deletes it and rebuilds it from the log, leaving events.db alone', (name, spoil) => {
+      const { copy, events } = spoiled(`rebuilt-${name.replaceAll(' ', '-')}`, spoil);
+
+      const rebuilt = runIn(copy, 'rebuild');
+
+      expect(rebuilt.status).toBe(0);
+      expect(rebuilt.stderr).toMatch(
+        new RegExp(
+          `^${join(copy, 'read-models.db')} was damaged \\((file is not a database|database disk image is ` +
+            'malformed)\\): deleted it, with its -wal and -shm files, to rebuild the read models from the event log\\.\\n',
+        ),
+      );
+      expect(runIn(copy, 'status').stdout).toContain(
+        `Checkpoint:  ${head}\nHead:        ${head}\nLag:         0\n`,
+      );
+      expect(readFileSync(join(copy, 'events.db'))).toEqual(events);
+    });
   });
 
   test('rebuild refuses while another live process projects into the data dir, unless forced', () => {
@@ -164,35 +300,117 @@ describe('the operator CLI', () => {
       expect(line.endsWith(`[backdated: recorded ${entry.recordedAt}]`)).toBe(entry.backdated);
     });
 
-    const unknown = run('replay', 'no-such-incident');
+    const missing = randomUUID();
+    const unknown = run('replay', missing);
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain('No incident no-such-incident in the event store.');
+    expect(unknown.stderr).toContain(`No incident ${missing} in the event store.`);
+  });
+
+  test('replay shows control characters escaped: an entry is one line, and no escape reaches the terminal', async () => {
+    const copy = join(dir, 'forged');
+    cpSync(dataDir, copy, { recursive: true });
+    const [incidentId] = history.incidentIds;
+    const forgery =
+      '\n2026-11-23T18:50:00.000Z  #99   PUBLIC   ceo: Resolved\r\u001b[31m\u009b2J\u202eevil\\n';
+    const store = SqliteEventStore.open(join(copy, 'events.db'));
+    const now = new Date().toISOString();
+    await executeCommand(
+      store,
+      incidentId,
+      {
+        type: 'AddInternalNote',
+        data: { note: `ok${forgery}` },
+        metadata: { actor: 'mallory', now, occurredAt: now },
+      },
+      await loadIncident(store, incidentId),
+    );
+    const events = (await store.readStream(`incident-${incidentId}`)).length;
+    await store.close();
+
+    const { status, stdout } = runIn(copy, 'replay', incidentId);
+
+    expect(status).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(events + 1);
+    expect(lines.find((line) => line.includes(' mallory: '))).toContain(
+      ' INTERNAL mallory: Note: ok\\n2026-11-23T18:50:00.000Z  #99   PUBLIC   ceo: Resolved\\r\\u001b[31m\\u009b2J\\u202eevil\\\\n',
+    );
+    expect(stdout.replaceAll('\n', '')).not.toMatch(/\p{Cc}|\p{Bidi_Control}/u);
   });
 
   describe('audit', () => {
+    /** A copy of the data dir in which version 2 of the first incident's stream was changed. */
+    let tampered: string;
+    let victim: string;
+    let position: bigint;
+
+    beforeAll(async () => {
+      tampered = join(dir, 'tampered');
+      cpSync(dataDir, tampered, { recursive: true });
+      victim = `incident-${history.incidentIds[0]}`;
+      const store = SqliteEventStore.open(join(tampered, 'events.db'));
+      position = (await store.readStream(victim))[1].globalPosition;
+      await store.close();
+      tamper(join(tampered, 'events.db'), (db) =>
+        db
+          .prepare("UPDATE events SET actor = 'someone else' WHERE stream_id = ? AND stream_version = 2")
+          .run(victim),
+      );
+    });
+
     test('verify passes an untouched store and names the first broken link of a tampered copy', async () => {
       const untouched = run('verify');
       expect(untouched.status).toBe(0);
       expect(untouched.stdout).toContain(`OK: ${head} events in `);
       expect(untouched.stdout).toContain('every hash chain holds');
 
-      const copy = join(dir, 'tampered');
-      cpSync(dataDir, copy, { recursive: true });
-      const [incidentId] = history.incidentIds;
-      const victim = `incident-${incidentId}`;
-      const store = SqliteEventStore.open(join(copy, 'events.db'));
-      const position = (await store.readStream(victim))[1].globalPosition;
-      await store.close();
-      tamper(join(copy, 'events.db'), (db) =>
-        db
-          .prepare("UPDATE events SET actor = 'someone else' WHERE stream_id = ? AND stream_version = 2")
-          .run(victim),
-      );
-      const broken = runIn(copy, 'verify');
+      const broken = runIn(tampered, 'verify');
 
       expect(broken.status).toBe(1);
       expect(broken.stdout).toContain(`BROKEN: stream ${victim}, version 2 (position ${position})`);
       expect(broken.stdout).toMatch(/expected hash [0-9a-f]{64}\n {2}found hash {4}[0-9a-f]{64}\n/);
+    });
+
+    test('replay of a tampered stream prints its history, then where the chain breaks, and exits with 1', () => {
+      const [incidentId] = history.incidentIds;
+
+      const replayed = runIn(tampered, 'replay', incidentId);
+
+      expect(replayed.status).toBe(1);
+      expect(replayed.stdout).toMatch(/#2 +\S+ +someone else: /);
+      expect(replayed.stdout).toBe(
+        run('replay', incidentId).stdout.replace(/(#2 +\S+ +)\S+:/, '$1someone else:'),
+      );
+      expect(replayed.stderr).toMatch(
+        new RegExp(
+          `^BROKEN: stream ${victim}, version 2: the hash does not match this content chained on the previous hash\\n` +
+            '  expected hash [0-9a-f]{64}\\n  found hash    [0-9a-f]{64}\\n' +
+            'The history above cannot be trusted from version 1 on: ',
+        ),
+      );
+    });
+
+    test.each([
+      ['--incident', () => history.incidentIds[0]],
+      ['--all', () => undefined],
+    ])('export %s refuses a broken chain and leaves nothing behind', (flag, id) => {
+      const parent = join(dir, `refused${flag}`);
+      const bundle = join(parent, 'bundle');
+
+      const exported = runIn(
+        tampered,
+        'export',
+        ...[flag, id()].filter((arg) => arg !== undefined),
+        '--out',
+        bundle,
+      );
+
+      expect(exported.status).toBe(1);
+      expect(exported.stderr).toBe(
+        `Failed: the hash chain of stream ${victim} breaks at version 2 (position ${position}): the hash does ` +
+          'not match this content chained on the previous hash. A bundle would certify altered history: nothing was exported.\n',
+      );
+      expect(readdirSync(parent)).toEqual([]);
     });
 
     test('an exported bundle verifies with no database, and fails after a one-byte change', () => {
@@ -225,5 +443,51 @@ describe('the operator CLI', () => {
       expect(exported.stdout).toContain(`Exported ${head} events of `);
       expect(run('verify-bundle', bundle).status).toBe(0);
     });
+
+    test('export never writes into an existing directory', () => {
+      const bundle = join(dir, 'bundle-all');
+      const before = readFileSync(join(bundle, EVENTS_FILE));
+      const empty = join(dir, 'empty-dir');
+      mkdirSync(empty);
+
+      for (const out of [bundle, empty]) {
+        const exported = run('export', '--all', '--out', out);
+        expect(exported.status).toBe(1);
+        expect(exported.stderr).toBe(
+          `Failed: ${out} already exists: an export writes a new directory, and never into an existing one\n`,
+        );
+      }
+      expect(readFileSync(join(bundle, EVENTS_FILE))).toEqual(before);
+      expect(readdirSync(empty)).toEqual([]);
+    });
+
+    test('an export interrupted by Ctrl-C leaves nothing at --out, and can be run again', async () => {
+      // A log long enough for the export to be caught in the middle.
+      const big = join(dir, 'big');
+      const store = SqliteEventStore.open(join(big, 'events.db'));
+      await seedStreams(store, ['incident-1', 'incident-2', 'incident-3', 'incident-4'], 15_000, 1_000);
+      await store.close();
+      const parent = join(dir, 'interrupted');
+      const bundle = join(parent, 'bundle');
+      mkdirSync(parent);
+      const child = spawn(process.execPath, [cli, 'export', '--all', '--out', bundle], {
+        env: { PATH: process.env.PATH, LEDGER_DATA_DIR: big },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+      // Interrupted while it writes: its temporary directory is there.
+      while (readdirSync(parent).length === 0) await sleep(5);
+      child.kill('SIGINT');
+
+      expect(await exited).toBe(130);
+      expect(stderr).toContain(`Interrupted: nothing was written to ${bundle}.\n`);
+      expect(readdirSync(parent)).toEqual([]);
+      const again = runIn(big, 'export', '--all', '--out', bundle);
+      expect(again.status).toBe(0);
+      expect(again.stdout).toContain('Exported 60000 events of 4 streams');
+      expect(readdirSync(parent)).toEqual(['bundle']);
+    }, 60_000);
   });
 });

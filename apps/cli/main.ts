@@ -1,21 +1,31 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { incidentStreamId } from '../../libs/domain/index.js';
 import type { EventStore } from '../../libs/event-store/index.js';
 import {
   activeProjector,
+  deleteReadModels,
+  isDamagedDatabaseError,
+  NewerReadModelsError,
   openReadModels,
   projectionStatus,
+  READ_MODELS_FILE,
+  readModelsDamaged,
   rebuild,
-  toIncidentStreamEvent,
-  toTimelineEntry,
-  type RebuildProgress,
+  type ReadModels,
 } from '../../libs/read-models/index.js';
-import { parseExportArgs, runExport, runVerify, runVerifyBundle } from './audit-commands.js';
+import {
+  parseExportArgs,
+  parseIncidentId,
+  runExport,
+  runReplay,
+  runVerify,
+  runVerifyBundle,
+} from './audit-commands.js';
+import { progressBar } from './progress-bar.js';
 import { ConfigError, loadConfig, type LedgerConfig } from '../api/config/ledger-config.js';
 import { EVENT_STORE_FILE, openEventStore } from '../api/event-store/event-store.module.js';
 
-const USAGE = `Usage: npm run cli -- <command>     (or: node dist/apps/cli/main.js <command>)
+const USAGE = `Usage: npm run --silent cli -- <command>     (or: node dist/apps/cli/main.js <command>)
 
 Commands:
   rebuild [--force]     Drop every read model and rebuild it from the event log, with a
@@ -24,13 +34,16 @@ Commands:
                         (--force skips that check, for a process id that was reused).
   status                The read models' checkpoint, the event store's head and the lag.
   replay <incidentId>   The incident's history as a readable timeline, read from the
-                        event store.
+                        event store: a line an event, control characters shown escaped
+                        (\\n, \\u001b). Checks the incident's hash chain: if it is broken,
+                        says where after the history, and exits with 1.
   verify                Check every stream's hash chain; reports the first broken link
                         (stream, version, position, expected and found hash). Exit 1 if broken.
   export (--incident <id> | --all) --out <dir>
-                        Write a self-contained audit bundle: events.jsonl with every
-                        envelope and hash, and manifest.json with each stream's head hash
-                        and an overall digest.
+                        Write a self-contained audit bundle into the new directory <dir>:
+                        events.jsonl with every envelope and hash, and manifest.json with
+                        each stream's head hash and an overall digest. Refuses a broken hash
+                        chain. Interrupted (Ctrl-C), it leaves nothing at <dir> and exits 130.
   verify-bundle <dir>   Check a bundle offline (no server, no database). Exit 1 if any byte
                         of it was changed.
   --help, -h            This text.
@@ -38,7 +51,8 @@ Commands:
 Configuration, as for the server: LEDGER_DATA_DIR (default ./data) holds read-models.db
 (and events.db for the embedded store); EVENTSTORE_URL selects KurrentDB.
 
-Progress goes to stderr. Exit codes: 0 done, 1 failed (or broken), 2 usage or configuration error.
+Progress goes to stderr. Exit codes: 0 done, 1 failed (or broken), 2 usage or configuration error,
+130 interrupted.
 `;
 
 /** The command line is wrong: exit code 2 with the usage. */
@@ -88,15 +102,18 @@ function parseCommand(command: string | undefined, args: string[]): Command {
     case 'status':
       if (args.length > 0) throw new UsageError('status takes no arguments');
       return showStatus;
-    case 'replay':
+    case 'replay': {
       if (args.length !== 1) throw new UsageError('replay takes one incident id');
-      return (_, store) => replay(store, args[0]);
+      const incidentId = usageOf(() => parseIncidentId(args[0], 'incidentId'));
+      return (_, store) => runReplay(store, incidentId, process.stdout, process.stderr);
+    }
     case 'verify':
       if (args.length > 0) throw new UsageError('verify takes no arguments');
       return (_, store) => runVerify(store, process.stdout, process.stderr);
     case 'export': {
       const exportArgs = usageOf(() => parseExportArgs(args));
-      return (_, store) => runExport(store, exportArgs, process.stdout, process.stderr);
+      return (_, store) =>
+        interruptible((signal) => runExport(store, exportArgs, process.stdout, process.stderr, signal));
     }
     case 'verify-bundle':
       if (args.length !== 1) throw new UsageError('verify-bundle takes one bundle directory');
@@ -108,7 +125,7 @@ function parseCommand(command: string | undefined, args: string[]): Command {
   }
 }
 
-/** Turns parseExportArgs' RangeError into a usage error. */
+/** Turns a parser's RangeError into a usage error. */
 function usageOf<T>(parse: () => T): T {
   try {
     return parse();
@@ -118,35 +135,102 @@ function usageOf<T>(parse: () => T): T {
   }
 }
 
-async function rebuildReadModels(config: LedgerConfig, store: EventStore, force: boolean): Promise<number> {
-  const readModels = openReadModels(config.dataDir);
+/**
+ * Runs `work` with a signal that the first Ctrl-C (SIGINT) or SIGTERM aborts, for it to clean up
+ * and return; a second one kills the process.
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupted = new AbortController();
+  const abort = () => interrupted.abort();
+  process.once('SIGINT', abort).once('SIGTERM', abort);
   try {
-    const projector = activeProjector(readModels.db);
-    if (projector !== null && !force) {
-      process.stderr.write(
-        `Process ${projector} (the API server?) is projecting into ${readModels.file}: stop it before ` +
-          'rebuilding, or pass --force if that process is not one.\n',
-      );
-      return 1;
-    }
-    const started = performance.now();
-    const bar = progressBar(started);
-    const result = await rebuild(store, readModels.db, bar);
-    const seconds = (performance.now() - started) / 1000;
-    bar(result, true);
-    process.stdout.write(
-      `Rebuilt the read models from ${result.events} events in ${seconds.toFixed(1)} s ` +
-        `(${Math.round(result.events / seconds)} events/s); checkpoint ${result.position ?? 'none'}.\n`,
-    );
-    return 0;
+    return await work(interrupted.signal);
   } finally {
-    readModels.close();
+    process.off('SIGINT', abort).off('SIGTERM', abort);
   }
 }
 
-async function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
-  const readModels = openReadModels(config.dataDir);
+/** The read models' file cannot be read by SQLite. It holds only derived data: rebuild replaces it. */
+class DamagedReadModelsError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(
+      `${file} is damaged (${reason}). It holds only derived data: run rebuild, which deletes it (with its ` +
+        '-wal and -shm files) and rebuilds it from the event log, or delete them and start the server.',
+    );
+  }
+}
+
+/**
+ * Runs `use` on the read models of the data directory, and explains the errors of a file that
+ * cannot be used: one that a newer release wrote, or a damaged one (DamagedReadModelsError).
+ */
+async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) => Promise<T>): Promise<T> {
+  const file = path.join(dataDir, READ_MODELS_FILE);
+  let readModels: ReadModels | undefined;
   try {
+    readModels = openReadModels(dataDir);
+    return await use(readModels);
+  } catch (error) {
+    if (error instanceof NewerReadModelsError) {
+      throw new Error(
+        `${(error as Error).message}: a newer release wrote it. Use that release; or, to go back to this ` +
+          `one, delete ${file} (with its -wal and -shm files) and run rebuild.`,
+        { cause: error },
+      );
+    }
+    // SQLite's errors do not name the file: the event store's could be the damaged one.
+    if (isDamagedDatabaseError(error) && readModelsDamaged(dataDir)) {
+      throw new DamagedReadModelsError(file, (error as Error).message);
+    }
+    throw error;
+  } finally {
+    readModels?.close();
+  }
+}
+
+/** Rebuilds the read models; a damaged file is deleted, with its -wal and -shm, and rebuilt from scratch. */
+async function rebuildReadModels(config: LedgerConfig, store: EventStore, force: boolean): Promise<number> {
+  const rebuildThere = () =>
+    withReadModels(config.dataDir, (readModels) => rebuildInto(readModels, store, force));
+  try {
+    return await rebuildThere();
+  } catch (error) {
+    if (!(error instanceof DamagedReadModelsError)) throw error;
+    deleteReadModels(config.dataDir);
+    process.stderr.write(
+      `${error.file} was damaged (${error.reason}): deleted it, with its -wal and -shm files, to rebuild ` +
+        'the read models from the event log.\n',
+    );
+    return await rebuildThere();
+  }
+}
+
+async function rebuildInto(readModels: ReadModels, store: EventStore, force: boolean): Promise<number> {
+  const projector = activeProjector(readModels.db);
+  if (projector !== null && !force) {
+    process.stderr.write(
+      `Process ${projector} (the API server?) is projecting into ${readModels.file}: stop it before ` +
+        'rebuilding, or pass --force if that process is not one.\n',
+    );
+    return 1;
+  }
+  const started = performance.now();
+  const bar = progressBar(process.stderr, started);
+  const result = await rebuild(store, readModels.db, bar);
+  const seconds = (performance.now() - started) / 1000;
+  bar(result);
+  process.stdout.write(
+    `Rebuilt the read models from ${result.events} events in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(result.events / seconds)} events/s); checkpoint ${result.position ?? 'none'}.\n`,
+  );
+  return 0;
+}
+
+function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
+  return withReadModels(config.dataDir, async (readModels) => {
     const { checkpoint, head, lag } = await projectionStatus(store, readModels.db);
     const projector = activeProjector(readModels.db);
     process.stdout.write(
@@ -159,55 +243,7 @@ async function showStatus(config: LedgerConfig, store: EventStore): Promise<numb
       ].join('\n') + '\n',
     );
     return 0;
-  } finally {
-    readModels.close();
-  }
-}
-
-async function replay(store: EventStore, incidentId: string): Promise<number> {
-  const stored = await store.readStream(incidentStreamId(incidentId));
-  if (stored.length === 0) {
-    process.stderr.write(`No incident ${incidentId} in the event store.\n`);
-    return 1;
-  }
-  // The timeline read model's order: occurredAt, then version.
-  const entries = stored
-    .map((event) => toTimelineEntry(toIncidentStreamEvent(event)!))
-    .sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.version - b.version);
-  process.stdout.write(`Incident ${incidentId}: ${entries.length} event${entries.length === 1 ? '' : 's'}\n`);
-  for (const entry of entries) {
-    const backdated = entry.backdated ? `  [backdated: recorded ${entry.recordedAt}]` : '';
-    process.stdout.write(
-      `${entry.occurredAt}  #${String(entry.version).padEnd(4)} ${entry.visibility.padEnd(8)} ` +
-        `${entry.actor}: ${entry.description}${backdated}\n`,
-    );
-  }
-  return 0;
-}
-
-/**
- * Draws "[#####.....] 12000/50000 events  41000 events/s  1 s left" on stderr: redrawn in place
- * on a terminal (at most every 100 ms), a line a second otherwise. The total is estimated from
- * positions, which is exact for the SQLite store (its positions count the events).
- */
-function progressBar(started: number): (progress: RebuildProgress, last?: boolean) => void {
-  const tty = process.stderr.isTTY;
-  let drawn = 0;
-  return ({ events, position, head }, last = false) => {
-    const now = performance.now();
-    if (!last && now - drawn < (tty ? 100 : 1_000)) return;
-    drawn = now;
-    const total =
-      position !== null && head !== null && position > 0n
-        ? Number((head * BigInt(events)) / position)
-        : events;
-    const done = Math.min(events / Math.max(total, 1), 1);
-    const rate = events / Math.max((now - started) / 1000, 0.001);
-    const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
-    const left = Math.ceil(Math.max(total - events, 0) / Math.max(rate, 1));
-    const line = `[${bar}] ${events}/${total} events  ${Math.round(rate)} events/s  ${left} s left`;
-    process.stderr.write(tty ? `\r${line}${last ? '\n' : ''}` : `${line}\n`);
-  };
+  });
 }
 
 try {

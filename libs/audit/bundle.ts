@@ -19,9 +19,9 @@
  * tails were rewritten consistently since (see integrity.ts).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -62,18 +62,37 @@ export interface BundleManifest {
 /** Lines between two progress reports while verifying a bundle. */
 const PROGRESS_EVERY = 1000;
 
+/** An export found a broken hash chain: a bundle of it would certify altered history. */
+export class BrokenChainError extends Error {
+  constructor(readonly link: BrokenLink) {
+    super(
+      `the hash chain of stream ${link.streamId} breaks at version ${link.version} (position ` +
+        `${link.position}): ${link.problem}. A bundle would certify altered history: nothing was exported.`,
+    );
+  }
+}
+
 /**
- * Writes events.jsonl, then manifest.json, into `outDir` (created if missing; existing bundle
- * files are never overwritten). Streams are always exported whole, from version 1; `all`
- * exports the log as it stood when the export started. Returns the manifest.
+ * Writes events.jsonl, then manifest.json, into a new directory `outDir`; refuses one that exists.
+ * Streams are always exported whole, from version 1, and their hash chains checked on the way:
+ * a broken one fails the export (BrokenChainError). `all` exports the log as it stood when the
+ * export started. The files are written into a temporary sibling directory, renamed to `outDir`
+ * once complete: an export that fails, or is aborted through `signal`, leaves nothing behind.
+ * Returns the manifest.
  */
 export async function exportBundle(
   store: EventStore,
   target: ExportTarget,
   outDir: string,
   onProgress?: OnProgress,
+  signal?: AbortSignal,
 ): Promise<BundleManifest> {
   const createdAt = new Date().toISOString();
+  if (existsSync(outDir)) {
+    throw new Error(
+      `${outDir} already exists: an export writes a new directory, and never into an existing one`,
+    );
+  }
   let scope: BundleScope;
   let pages: AsyncIterable<StoredEvent[]> | StoredEvent[][];
   if ('incidentId' in target) {
@@ -87,21 +106,47 @@ export async function exportBundle(
     pages = logPages(store, head);
   }
 
-  await mkdir(outDir, { recursive: true });
+  const out = resolve(outDir);
+  await mkdir(dirname(out), { recursive: true });
+  const partial = await mkdtemp(join(dirname(out), `.${basename(out)}.partial-`));
+  try {
+    const manifest = await writeBundle(partial, createdAt, scope, pages, onProgress, signal);
+    signal?.throwIfAborted();
+    await rename(partial, out);
+    return manifest;
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writeBundle(
+  dir: string,
+  createdAt: string,
+  scope: BundleScope,
+  pages: AsyncIterable<StoredEvent[]> | StoredEvent[][],
+  onProgress: OnProgress | undefined,
+  signal: AbortSignal | undefined,
+): Promise<BundleManifest> {
+  const verifier = new ChainVerifier();
   const eventsSha256 = createHash('sha256');
-  const streams = new Map<string, StreamSummary>();
   let eventCount = 0;
   async function* chunks(): AsyncGenerator<string> {
     for await (const page of pages) {
+      for (const event of page) {
+        const broken = verifier.check(event);
+        if (broken !== null) throw new BrokenChainError(broken);
+      }
       const chunk = page.map(toBundleLine).join('');
       eventsSha256.update(chunk);
-      for (const event of page) summarize(streams, event);
       eventCount += page.length;
       onProgress?.({ done: eventCount });
       yield chunk;
     }
   }
-  await pipeline(Readable.from(chunks()), createWriteStream(join(outDir, EVENTS_FILE), { flags: 'wx' }));
+  await pipeline(Readable.from(chunks()), createWriteStream(join(dir, EVENTS_FILE), { flags: 'wx' }), {
+    signal,
+  });
 
   const manifest = withDigest({
     format: BUNDLE_FORMAT,
@@ -109,10 +154,12 @@ export async function exportBundle(
     createdAt,
     scope,
     eventCount,
-    streams: [...streams.values()].sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
+    streams: [...verifier.streams]
+      .map(([streamId, head]) => streamSummary(streamId, head))
+      .sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
     eventsSha256: eventsSha256.digest('hex'),
   });
-  await writeFile(join(outDir, MANIFEST_FILE), `${canonicalJson(manifest)}\n`, { flag: 'wx' });
+  await writeFile(join(dir, MANIFEST_FILE), `${canonicalJson(manifest)}\n`, { flag: 'wx' });
   return manifest;
 }
 
@@ -187,21 +234,15 @@ function toBundleLine(event: StoredEvent): string {
   return `${canonicalJson(line)}\n`;
 }
 
-function summarize(streams: Map<string, StreamSummary>, event: StoredEvent): void {
-  const summary = streams.get(event.streamId);
-  if (summary === undefined) {
-    streams.set(event.streamId, {
-      streamId: event.streamId,
-      eventCount: 1,
-      firstVersion: event.streamVersion,
-      lastVersion: event.streamVersion,
-      headHash: event.hash,
-    });
-  } else {
-    summary.eventCount += 1;
-    summary.lastVersion = event.streamVersion;
-    summary.headHash = event.hash;
-  }
+/** A stream of a bundle, whose chain from version 1 verified up to `head`. */
+function streamSummary(streamId: string, head: { version: number; hash: string }): StreamSummary {
+  return {
+    streamId,
+    eventCount: head.version,
+    firstVersion: 1,
+    lastVersion: head.version,
+    headHash: head.hash,
+  };
 }
 
 function withDigest(manifest: Omit<BundleManifest, 'digest'>): BundleManifest {
@@ -338,13 +379,7 @@ function checkStreams(manifest: BundleManifest, verifier: ChainVerifier): void {
     if (head === undefined || listed.has(summary.streamId)) {
       throw manifestProblem(`stream ${summary?.streamId} listed twice or without events`);
     }
-    const found: StreamSummary = {
-      streamId: summary.streamId,
-      eventCount: head.version,
-      firstVersion: 1,
-      lastVersion: head.version,
-      headHash: head.hash,
-    };
+    const found = streamSummary(summary.streamId, head);
     if (canonicalJson(summary) !== canonicalJson(found)) {
       throw manifestProblem(
         `stream ${summary.streamId} listed as ${canonicalJson(summary)}; events.jsonl gives ${canonicalJson(found)}`,

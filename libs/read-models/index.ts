@@ -1,5 +1,6 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { openReadModelDb, READ_MODELS_FILE } from './read-model-db.js';
 import { ReadModelQueries } from './read-model-queries.js';
 import { AccountabilityQueries } from './accountability-queries.js';
@@ -13,7 +14,7 @@ export { ConsistencyTimeoutError, ProjectionRunner, projectionStatus } from './p
 export type { ProjectionProgress, ProjectionRunnerOptions } from './projection-runner.js';
 export { rebuild, type RebuildProgress } from './rebuild.js';
 export { InvalidCursorError, MAX_PAGE_SIZE, ReadModelQueries } from './read-model-queries.js';
-export { activeProjector, READ_MODELS_FILE } from './read-model-db.js';
+export { activeProjector, NewerReadModelsError, READ_MODELS_FILE } from './read-model-db.js';
 export {
   BACKDATED_AFTER_MS,
   isBackdated,
@@ -36,11 +37,11 @@ export interface ReadModels {
 }
 
 /**
- * Opens the read models of a data directory (LEDGER_DATA_DIR/read-models.db), or of the file
- * itself when the path ends in `.db`; creates them, empty, when missing.
+ * Opens the read models of a data directory (`dataDir`/read-models.db, whatever the directory is
+ * called); creates them, empty, when missing.
  */
-export function openReadModels(dataDirOrFile: string): ReadModels {
-  const file = dataDirOrFile.endsWith('.db') ? dataDirOrFile : join(dataDirOrFile, READ_MODELS_FILE);
+export function openReadModels(dataDir: string): ReadModels {
+  const file = join(dataDir, READ_MODELS_FILE);
   const db = openReadModelDb(file);
   return {
     file,
@@ -50,4 +51,41 @@ export function openReadModels(dataDirOrFile: string): ReadModels {
     maintenances: new MaintenanceQueries(db),
     close: () => db.close(),
   };
+}
+
+/** Whether `error` is SQLite finding a file damaged: "database disk image is malformed", "file is not a database". */
+export function isDamagedDatabaseError(error: unknown): boolean {
+  // By its code rather than `instanceof SqliteError`: better-sqlite3's native part throws instances of
+  // the class of the copy of its module that loaded last (Jest loads one per test file).
+  return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown } | null)?.code));
+}
+
+/**
+ * Whether the read models' file of a data directory is damaged: SQLite's quick check of it fails
+ * (a missing file is not damaged). Reads the whole file: for after an error, not before every use.
+ */
+export function readModelsDamaged(dataDir: string): boolean {
+  let db: Database.Database;
+  try {
+    db = new Database(join(dataDir, READ_MODELS_FILE), { fileMustExist: true });
+  } catch {
+    return false;
+  }
+  try {
+    return db.pragma('quick_check', { simple: true }) !== 'ok';
+  } catch (error) {
+    if (isDamagedDatabaseError(error)) return true;
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Deletes the read models' file of a data directory, with its -wal and -shm files, and nothing
+ * else: they are derived data, which a rebuild writes again from the log.
+ */
+export function deleteReadModels(dataDir: string): void {
+  const file = join(dataDir, READ_MODELS_FILE);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
 }

@@ -263,11 +263,22 @@ export function openReadModelDb(filePath: string): Database.Database {
   }
 }
 
+/** A read-model file written by a newer release: this one does not know its schema. */
+export class NewerReadModelsError extends Error {
+  constructor(
+    readonly file: string,
+    readonly version: number,
+  ) {
+    super(`${file} has schema version ${version}; this release reads up to ${SCHEMA_VERSION}`);
+    this.name = 'NewerReadModelsError';
+  }
+}
+
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
   if (version > SCHEMA_VERSION) {
-    throw new Error(`${db.name} has schema version ${version}; this release reads up to ${SCHEMA_VERSION}`);
+    throw new NewerReadModelsError(db.name, version);
   }
   db.transaction(() => {
     if (version === 0) db.exec(BOOKKEEPING_SCHEMA);

@@ -1,19 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { INCIDENT_EVENT_TYPES, MAINTENANCE_EVENT_TYPES, type IncidentCommand } from '../domain/index.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 import {
+  deleteReadModels,
   InvalidCursorError,
   openReadModels,
   ProjectionRunner,
+  readModelsDamaged,
   rebuild,
   type IncidentFilter,
   type IncidentRecord,
   type IncidentSort,
   type ReadModels,
+  type RebuildProgress,
   type TimelineEntry,
 } from './index.js';
 import { executeCommand, generateHistory, loadIncident, type GeneratedHistory } from './testing/history.js';
@@ -58,13 +61,16 @@ describe('read models over a generated history', () => {
   });
 
   test('a rebuild answers every query exactly as the live projection, row for row', async () => {
-    const rebuilt = openReadModels(join(dir, 'rebuilt.db'));
-    const progress = await rebuild(store, rebuilt.db);
+    const rebuilt = openReadModels(join(dir, 'rebuilt'));
+    const phases: RebuildProgress['phase'][] = [];
+    const progress = await rebuild(store, rebuilt.db, (update) => phases.push(update.phase));
 
     const now = new Date().toISOString();
     expect(allAnswers(rebuilt, history.incidentIds, now)).toEqual(allAnswers(live, history.incidentIds, now));
     expect(allRows(rebuilt.db)).toEqual(allRows(live.db));
-    expect(progress).toMatchObject({ position: await store.headPosition() });
+    expect(progress).toMatchObject({ phase: 'done', position: await store.headPosition() });
+    // A page at a time, then the indexes and the commit.
+    expect(phases).toEqual([...phases.slice(0, -1).map(() => 'replaying'), 'finishing']);
 
     // Rebuilding over existing read models drops them first.
     await rebuild(store, rebuilt.db);
@@ -73,7 +79,7 @@ describe('read models over a generated history', () => {
   });
 
   test('a rebuild that may hold only a few incidents and events in memory gives the same rows', async () => {
-    const rebuilt = openReadModels(join(dir, 'rebuilt-in-little-memory.db'));
+    const rebuilt = openReadModels(join(dir, 'rebuilt-in-little-memory'));
     // Flushing the incidents midway and reading events back from the timeline, over and over.
     await rebuild(store, rebuilt.db, undefined, { maxFolding: 7, maxHeldEvents: 50 });
     expect(allRows(rebuilt.db)).toEqual(allRows(live.db));
@@ -549,3 +555,55 @@ function bySort(sort: IncidentSort): (a: IncidentRecord, b: IncidentRecord) => n
   const direction = sort.endsWith('DESC') ? -1 : 1;
   return (a, b) => direction * (key(a) - key(b) || (a.id! < b.id! ? -1 : a.id! > b.id! ? 1 : 0));
 }
+
+describe("the read models' file in a data directory", () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'read-models-file-'));
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('is read-models.db in it, whatever the directory is called', () => {
+    const dataDir = join(dir, 'ledger.db');
+    mkdirSync(dataDir);
+
+    const readModels = openReadModels(dataDir);
+    readModels.close();
+
+    expect(readModels.file).toBe(join(dataDir, 'read-models.db'));
+    expect(existsSync(readModels.file)).toBe(true);
+  });
+
+  test('is damaged when SQLite cannot read it; missing or sound, it is not', () => {
+    const dataDir = join(dir, 'damaged');
+    expect(readModelsDamaged(dataDir)).toBe(false);
+    openReadModels(dataDir).close();
+    expect(readModelsDamaged(dataDir)).toBe(false);
+
+    writeFileSync(join(dataDir, 'read-models.db'), 'not a database '.repeat(1000));
+
+    expect(readModelsDamaged(dataDir)).toBe(true);
+  });
+
+  test('is deleted with its -wal and -shm files, and nothing else', () => {
+    const dataDir = join(dir, 'deleted');
+    mkdirSync(dataDir);
+    for (const file of [
+      'events.db',
+      'events.db-wal',
+      'read-models.db',
+      'read-models.db-wal',
+      'read-models.db-shm',
+    ]) {
+      writeFileSync(join(dataDir, file), '');
+    }
+
+    deleteReadModels(dataDir);
+
+    expect(readdirSync(dataDir)).toEqual(['events.db', 'events.db-wal']);
+  });
+});

@@ -8,8 +8,13 @@ import {
 } from './projections/read-model-writer.js';
 import { createReadModelIndexes, recreateReadModels } from './read-model-db.js';
 
-/** Reported after every page of the log. */
+/** Reported after every page of the log, then once more when only the indexes and the commit remain. */
 export interface RebuildProgress {
+  /**
+   * `replaying` the log; `finishing` once the last page is in, while the indexes are built and the
+   * transaction commits (a good part of the time); `done` in what `rebuild` returns.
+   */
+  phase: 'replaying' | 'finishing' | 'done';
   /** Events read from the log so far (those of other streams included). */
   events: number;
   /** Position of the last one; null before the first. */
@@ -37,7 +42,7 @@ export async function rebuild(
   memoryLimits: MemoryLimits = DEFAULT_MEMORY_LIMITS,
 ): Promise<RebuildProgress> {
   const head = await store.headPosition();
-  const progress: RebuildProgress = { events: 0, position: null, head };
+  const progress: RebuildProgress = { phase: 'replaying', events: 0, position: null, head };
   // The whole rebuild is one transaction: a page cache that holds it (allocated only as it fills)
   // spares SQLite spilling pages to the WAL and reading them back; measured about 10% faster.
   const cacheSize = db.pragma('cache_size', { simple: true }) as number;
@@ -54,6 +59,7 @@ export async function rebuild(
       progress.position = page[page.length - 1].globalPosition;
       onProgress({ ...progress });
     }
+    onProgress({ ...progress, phase: 'finishing' });
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
     // read each incident's timeline by its index.
     createReadModelIndexes(db);
@@ -69,5 +75,5 @@ export async function rebuild(
   }
   // The transaction wrote about the whole database into the log: fold it back in now.
   db.pragma('wal_checkpoint(TRUNCATE)');
-  return progress;
+  return { ...progress, phase: 'done' };
 }
