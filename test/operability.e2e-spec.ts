@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
 import { declareIncident, LedgerServer } from './support/ledger-server.js';
@@ -106,6 +107,39 @@ describe('the built server, as `npm start` runs it', () => {
     expect(await second.exited).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+
+  test('a second server on the same data dir is refused, and leaves the first one its place', async () => {
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
+    const first = await startServerProcess(env);
+    await expect(startServerProcess(env)).rejects.toThrow(
+      new RegExp(`Cannot start: .*read-models\\.db: process ${first.child.pid} already projects into it`),
+    );
+    // The first is still the registered projector: a rebuild would still be refused.
+    const db = new Database(path.join(dataDir, 'read-models.db'), { readonly: true });
+    expect(db.prepare('SELECT pid FROM projector').get()).toEqual({ pid: first.child.pid });
+    db.close();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a server started while a rebuild holds the read models says so and exits 1', async () => {
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
+    const first = await startServerProcess(env);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    // As a rebuild does: one write transaction on the file, for longer than the busy timeout.
+    const rebuilding = new Database(path.join(dataDir, 'read-models.db'));
+    rebuilding.exec('BEGIN IMMEDIATE');
+    await expect(startServerProcess(env)).rejects.toThrow(
+      /server exited with 1:[\s\S]*Cannot start: .*read-models\.db is locked by another process \(a rebuild\?\)/,
+    );
+    rebuilding.exec('ROLLBACK');
+    rebuilding.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 20_000);
 
   test("a client's mistakes are answered, not logged as the server's errors", async () => {
     const dataDir = tempDir();

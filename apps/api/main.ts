@@ -1,3 +1,4 @@
+import { ReadModelsInUseError } from '../../libs/read-models/index.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
 import { HttpDrain } from './http-drain.js';
@@ -37,6 +38,10 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof ReadModelsInUseError) {
+    process.stderr.write(`Cannot start: ${error.message}\n`);
+    process.exit(1);
   }
   throw error;
 }

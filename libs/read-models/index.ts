@@ -14,7 +14,12 @@ export { ConsistencyTimeoutError, ProjectionRunner, projectionStatus } from './p
 export type { ProjectionProgress, ProjectionRunnerOptions } from './projection-runner.js';
 export { rebuild, type RebuildProgress } from './rebuild.js';
 export { InvalidCursorError, MAX_PAGE_SIZE, ReadModelQueries } from './read-model-queries.js';
-export { activeProjector, NewerReadModelsError, READ_MODELS_FILE } from './read-model-db.js';
+export {
+  activeProjector,
+  NewerReadModelsError,
+  READ_MODELS_FILE,
+  ReadModelsInUseError,
+} from './read-model-db.js';
 export {
   BACKDATED_AFTER_MS,
   isBackdated,

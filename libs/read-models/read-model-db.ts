@@ -303,13 +303,40 @@ export function createReadModelIndexes(db: Database.Database): void {
   db.exec(READ_MODEL_INDEXES);
 }
 
-/** Records that this process projects into the file (see activeProjector). */
+/** The read models are another process's: it projects into them, or rebuilds them. */
+export class ReadModelsInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadModelsInUseError';
+  }
+}
+
+/**
+ * Records that this process projects into the file (see activeProjector). Refuses when another
+ * live process does (two servers on one data dir would each take the other for the projector), or
+ * holds the file locked beyond the busy timeout (a rebuild).
+ */
 export function registerProjector(db: Database.Database): void {
-  db.prepare('INSERT OR REPLACE INTO projector (id, pid, host, started_at) VALUES (1, ?, ?, ?)').run(
-    process.pid,
-    hostname(),
-    new Date().toISOString(),
-  );
+  try {
+    db.transaction(() => {
+      const other = activeProjector(db);
+      if (other !== null) {
+        throw new ReadModelsInUseError(
+          `${db.name}: process ${other} already projects into it; one server per data directory`,
+        );
+      }
+      db.prepare('INSERT OR REPLACE INTO projector (id, pid, host, started_at) VALUES (1, ?, ?, ?)').run(
+        process.pid,
+        hostname(),
+        new Date().toISOString(),
+      );
+    }).immediate();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+    throw new ReadModelsInUseError(
+      `${db.name} is locked by another process (a rebuild?): start again once it has finished`,
+    );
+  }
 }
 
 export function unregisterProjector(db: Database.Database): void {
