@@ -202,6 +202,12 @@ describe('bad filters are refused', () => {
       /to must not be before from/,
     ],
     [
+      'a null first, though first has a default',
+      'query($first: Int) { incidents(first: $first) { totalCount } }',
+      { first: null },
+      /first.*must not be null/,
+    ],
+    [
       'feedback from after to',
       'query($from: DateTime, $to: DateTime) { feedbackBySeverity(from: $from, to: $to) { severity } }',
       { from: later, to: earlier },

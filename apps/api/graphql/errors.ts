@@ -76,6 +76,11 @@ function classify(error: unknown): Classified | null {
 
 /** Codes that Apollo itself gives to requests the schema rejects before anything runs. */
 const REJECTED_BY_SCHEMA = new Set(['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'GRAPHQL_PARSE_FAILED']);
+/**
+ * graphql-js's own refusal, as it executes, of an argument's value: a null variable given where
+ * the argument has a default but is non-null (`first: Int! = 20`) passes validation.
+ */
+const ARGUMENT_REFUSED = /^Argument "\w+" (of non-null type "[^"]+" must not be null|has invalid value)/;
 const logger = new Logger('GraphQL');
 
 /**
@@ -94,7 +99,9 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
       extensions: { code: classified.code, ...classified.details },
     };
   }
-  const code = String(formatted.extensions?.code ?? '');
+  const given = String(formatted.extensions?.code ?? '');
+  // Apollo calls any error without a code of its own INTERNAL_SERVER_ERROR.
+  const code = given === 'INTERNAL_SERVER_ERROR' && ARGUMENT_REFUSED.test(message) ? 'BAD_USER_INPUT' : given;
   if (REJECTED_BY_SCHEMA.has(code)) {
     return {
       message,
