@@ -9,14 +9,18 @@ export class AdvanceNotice {
   @Field(() => String) message!: string;
 }
 
-@ObjectType({ description: 'A scheduled maintenance window (stream maintenance-<id>).' })
-export class Maintenance implements Omit<MaintenanceState, 'exists' | 'id'> {
+@ObjectType({ description: 'Maintenance as a status page announces it.' })
+export class PublicMaintenance {
   @Field(() => ID) id!: string;
   @Field(() => String) title!: string;
   @Field(() => MaintenanceStatusEnum) status!: MaintenanceStatus;
   @Field(() => DateTime) windowStart!: string;
   @Field(() => DateTime) windowEnd!: string;
   @Field(() => [String]) services!: string[];
+}
+
+@ObjectType({ description: 'A scheduled maintenance window (stream maintenance-<id>).' })
+export class Maintenance extends PublicMaintenance implements Omit<MaintenanceState, 'exists' | 'id'> {
   @Field(() => AdvanceNotice, { nullable: true }) advanceNotice!: AdvanceNotice | null;
   @Field(() => DateTime) scheduledAt!: string;
   @Field(() => String) scheduledBy!: string;

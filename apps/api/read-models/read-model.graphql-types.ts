@@ -3,7 +3,6 @@ import { ArrayMaxSize, IsBoolean, IsDate, IsIn, IsOptional, MaxLength } from 'cl
 import type {
   Channel,
   IncidentStatus,
-  MaintenanceStatus,
   ServiceImpact,
   Severity,
   Visibility,
@@ -12,7 +11,6 @@ import type { IncidentSort, TimelineVisibility } from '../../../libs/read-models
 import {
   ChannelEnum,
   IncidentStatusEnum,
-  MaintenanceStatusEnum,
   ServiceImpactEnum,
   SeverityEnum,
   VisibilityEnum,
@@ -20,6 +18,7 @@ import {
 import { DateTime, JSONScalar } from '../graphql/scalars.js';
 import { IsNotBefore } from '../graphql/validation.js';
 import { Incident } from '../incidents/incident.types.js';
+import { PublicMaintenance } from '../maintenance/maintenance.types.js';
 
 export const IncidentSortEnum = {
   DECLARED_DESC: 'DECLARED_DESC',
@@ -158,16 +157,6 @@ export class PublicUpdate {
 export class PublicWorkaround {
   @Field(() => String) description!: string;
   @Field(() => DateTime) offeredAt!: string;
-}
-
-@ObjectType({ description: 'Maintenance as a status page announces it.' })
-export class PublicMaintenance {
-  @Field(() => ID) id!: string;
-  @Field(() => String) title!: string;
-  @Field(() => MaintenanceStatusEnum) status!: MaintenanceStatus;
-  @Field(() => DateTime) windowStart!: string;
-  @Field(() => DateTime) windowEnd!: string;
-  @Field(() => [String]) services!: string[];
 }
 
 @ObjectType({ description: 'An incident as a status page shows it: no names, nothing internal.' })
