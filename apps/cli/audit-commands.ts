@@ -3,6 +3,7 @@
  * libs/audit. Each prints its result to `out` and its progress and warnings to `progress`, and
  * returns the exit code: 0 done and valid, 1 a broken chain or bundle (or no such incident).
  */
+import { isUUID } from 'class-validator';
 import { incidentStreamId } from '../../libs/domain/index.js';
 import type { EventStore } from '../../libs/event-store/index.js';
 import {
@@ -16,11 +17,12 @@ import {
 } from '../../libs/audit/index.js';
 import { toIncidentStreamEvent, toTimelineEntry } from '../../libs/read-models/index.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** An incident id from the command line; a RangeError, as the API's BAD_USER_INPUT, when it is no UUID. */
+/**
+ * An incident id from the command line; a RangeError, as the API's BAD_USER_INPUT, when it is no
+ * UUID (the check the API's inputs use).
+ */
 export function parseIncidentId(value: string, argument: string): string {
-  if (!UUID.test(value)) throw new RangeError(`${argument} must be a UUID`);
+  if (!isUUID(value)) throw new RangeError(`${argument} must be a UUID`);
   return value;
 }
 

@@ -176,7 +176,7 @@ async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) 
   } catch (error) {
     if (error instanceof NewerReadModelsError) {
       throw new Error(
-        `${(error as Error).message}: a newer release wrote it. Use that release; or, to go back to this ` +
+        `${error.message}: a newer release wrote it. Use that release; or, to go back to this ` +
           `one, delete ${file} (with its -wal and -shm files) and run rebuild.`,
         { cause: error },
       );

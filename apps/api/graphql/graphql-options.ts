@@ -73,11 +73,10 @@ function graphqlWsOptions(keys: ApiKeyRing): Partial<ServerOptions<Record<string
     // threw arrives wrapped, without the path by which the formatting finds its cause: given here.
     onError: (_context, _id, _payload, errors) =>
       errors.map((error) => {
-        if (error.originalError !== undefined) return formatGraphQLError(error.toJSON(), error.originalError);
-        const rejected = error.extensions.code === undefined;
+        const rejected = error.originalError === undefined && error.extensions.code === undefined;
         return formatGraphQLError(
           (rejected ? withCode(error, 'GRAPHQL_VALIDATION_FAILED') : error).toJSON(),
-          error,
+          error.originalError ?? error,
         );
       }),
     // A subscription's errors (roles, bad arguments) leave with the same codes as a query's.
