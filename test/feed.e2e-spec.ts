@@ -238,6 +238,21 @@ describe('the event feed and subscriptions', () => {
     negative.close();
   });
 
+  test('a type filter naming no type the log can hold is refused, not answered with nothing for ever', async () => {
+    const paged = await server.graphql(FEED, { types: ['IncidentAcknowledged', 'IncidentDeclard'] });
+    expect(paged.errors![0]).toMatchObject({
+      message: 'types: no event is of type IncidentDeclard',
+      extensions: { code: 'BAD_USER_INPUT', knownTypes: expect.arrayContaining(['IncidentDeclared']) },
+    });
+    const followed = subscribe(server, 'subscription { events(types: ["Nope"]) { type } }', {});
+    await followed.done;
+    expect(followed.failure()).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' } }]);
+    followed.close();
+    // Every type the log holds may be asked for, the webhooks' own included.
+    const webhooks = await server.graphql(FEED, { types: ['WebhookRegistered', 'NotificationQueued'] });
+    expect(webhooks.errors).toBeUndefined();
+  });
+
   test('a connection without a valid key is closed with 4403', async () => {
     for (const key of [null, 'wrong-key-000000000000']) {
       const stranger = subscribe(server, FOLLOW_ALL, {}, key);

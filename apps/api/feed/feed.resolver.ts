@@ -8,6 +8,8 @@ import { BadUserInputError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { IncidentEvent } from '../incidents/incident.types.js';
 import { toEventView } from '../incidents/incident.views.js';
+import { WEBHOOK_REGISTERED, WEBHOOK_REMOVED } from '../../../libs/webhooks/webhook-events.js';
+import { SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/webhook.types.js';
 import { boundedFeed } from './bounded-feed.js';
 import { EventConnection } from './feed.types.js';
 
@@ -21,11 +23,21 @@ interface FeedFilter {
   types?: string[] | null;
 }
 
-const matches =
-  ({ streamPrefix, types }: FeedFilter) =>
-  (event: StoredEvent) =>
+/** Every type the log holds: a filter on another (a misspelling, say) would match nothing, for ever. */
+const FEED_EVENT_TYPES = new Set([...SUBSCRIBABLE_EVENT_TYPES, WEBHOOK_REGISTERED, WEBHOOK_REMOVED]);
+
+/** The filter as a predicate; refuses types the log cannot hold. */
+function matches({ streamPrefix, types }: FeedFilter): (event: StoredEvent) => boolean {
+  const unknown = (types ?? []).filter((type) => !FEED_EVENT_TYPES.has(type));
+  if (unknown.length > 0) {
+    throw new BadUserInputError(`types: no event is of type ${unknown.join(', ')}`, {
+      knownTypes: [...FEED_EVENT_TYPES],
+    });
+  }
+  return (event) =>
     (!streamPrefix || event.streamId.startsWith(streamPrefix)) &&
     (!types?.length || types.includes(event.type));
+}
 
 const afterArg = {
   type: () => String,
