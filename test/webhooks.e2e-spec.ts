@@ -247,6 +247,13 @@ describe('webhooks', () => {
         code: 'BAD_USER_INPUT',
       });
     }
+    // Incident ids are the server's: one that does not exist is a mistake, not a webhook to keep.
+    const unknownIncident = await server.graphql(
+      REGISTER,
+      { input: { ...valid, incidentId: randomUUID() } },
+      KEYS.admin,
+    );
+    expect(unknownIncident.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     for (const key of [KEYS.responder, KEYS.communicator, KEYS.auditor]) {
       const result = await server.graphql(REGISTER, { input: valid }, key);
       expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

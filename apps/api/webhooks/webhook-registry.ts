@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { incidentStreamId } from '../../../libs/domain/index.js';
 import {
   EVENT_STORE,
   type EventStore,
@@ -47,6 +48,10 @@ export class WebhookRegistry {
     } catch (error) {
       if (error instanceof InvalidWebhookUrlError) throw new BadUserInputError(error.message);
       throw error;
+    }
+    // Incident ids are the server's: a webhook for one that does not exist could never fire.
+    if (input.incidentId && (await this.store.streamVersion(incidentStreamId(input.incidentId))) === 0) {
+      throw new NotFoundError(`Incident ${input.incidentId} does not exist`);
     }
     const id = randomUUID();
     const data: WebhookRegisteredData = {
