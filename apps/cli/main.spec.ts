@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { EVENTS_FILE } from '../../libs/audit/bundle.js';
 import { seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
-import { openReadModels, rebuild } from '../../libs/read-models/index.js';
+import { openReadModels, READ_MODELS_SCHEMA_VERSION, rebuild } from '../../libs/read-models/index.js';
 import { registerProjector } from '../../libs/read-models/read-model-db.js';
 import { compileForChildProcess } from '../../libs/event-store/testing/compile-for-child-process.js';
 import {
@@ -220,6 +220,43 @@ describe('the operator CLI', () => {
         );
         expect(result.stderr).toContain('and run rebuild');
       }
+    });
+
+    test("status only looks: an older release's file is neither migrated nor emptied, a missing one not created", () => {
+      const older = READ_MODELS_SCHEMA_VERSION - 1;
+      let timelineRows: unknown;
+      const { copy } = spoiled('older', (file) => {
+        const db = new Database(file);
+        db.pragma(`user_version = ${older}`);
+        timelineRows = db.prepare('SELECT count(*) AS rows FROM timeline').get();
+        db.close();
+      });
+
+      const status = runIn(copy, 'status');
+
+      expect(status.stderr).toBe('');
+      expect(status.status).toBe(0);
+      expect(status.stdout).toContain(
+        `Read models: ${join(copy, 'read-models.db')}\nSchema:      version ${older}, older than this ` +
+          `release's ${READ_MODELS_SCHEMA_VERSION}: this release's server rebuilds them when it starts (or run ` +
+          `rebuild)\nCheckpoint:  ${head}\n`,
+      );
+      // An older release's server may be running on it still.
+      const db = new Database(join(copy, 'read-models.db'), { readonly: true });
+      expect(db.pragma('user_version', { simple: true })).toBe(older);
+      expect(db.prepare('SELECT count(*) AS rows FROM timeline').get()).toEqual(timelineRows);
+      expect(timelineRows).not.toEqual({ rows: 0 });
+      db.close();
+
+      const none = join(dir, 'no-read-models');
+      cpSync(join(dataDir, 'events.db'), join(none, 'events.db'));
+      const nothing = runIn(none, 'status');
+      expect(nothing.status).toBe(0);
+      expect(nothing.stdout).toContain(
+        `Read models: ${join(none, 'read-models.db')} (none yet: the server creates them when it starts, or ` +
+          `run rebuild)\nCheckpoint:  none (nothing applied yet)\nHead:        ${head}\nLag:         ${head}\n`,
+      );
+      expect(existsSync(join(none, 'read-models.db'))).toBe(false);
     });
 
     const notADatabase = (file: string) => writeFileSync(file, 'not a database '.repeat(1000));

@@ -4,11 +4,13 @@ import type { EventStore } from '../../libs/event-store/index.js';
 import {
   activeProjector,
   deleteReadModels,
+  inspectReadModelDb,
   isDamagedDatabaseError,
   NewerReadModelsError,
   openReadModels,
   projectionStatus,
   READ_MODELS_FILE,
+  READ_MODELS_SCHEMA_VERSION,
   readModelsDamaged,
   rebuild,
   type ReadModels,
@@ -163,16 +165,26 @@ class DamagedReadModelsError extends Error {
   }
 }
 
-/**
- * Runs `use` on the read models of the data directory, and explains the errors of a file that
- * cannot be used: one that a newer release wrote, or a damaged one (DamagedReadModelsError).
- */
+/** Runs `use` on the read models of the data directory, explaining the errors of a file that cannot be used. */
 async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) => Promise<T>): Promise<T> {
+  return explainingReadModelErrors(dataDir, async () => {
+    const readModels = openReadModels(dataDir);
+    try {
+      return await use(readModels);
+    } finally {
+      readModels.close();
+    }
+  });
+}
+
+/**
+ * Explains the errors of a read-model file that cannot be used: one that a newer release wrote, or
+ * a damaged one (DamagedReadModelsError).
+ */
+async function explainingReadModelErrors<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
   const file = path.join(dataDir, READ_MODELS_FILE);
-  let readModels: ReadModels | undefined;
   try {
-    readModels = openReadModels(dataDir);
-    return await use(readModels);
+    return await work();
   } catch (error) {
     if (error instanceof NewerReadModelsError) {
       throw new Error(
@@ -186,8 +198,6 @@ async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) 
       throw new DamagedReadModelsError(file, (error as Error).message);
     }
     throw error;
-  } finally {
-    readModels?.close();
   }
 }
 
@@ -229,20 +239,34 @@ async function rebuildInto(readModels: ReadModels, store: EventStore, force: boo
   return 0;
 }
 
+/** Looks at the read models as they are: an older release's file is neither migrated nor emptied. */
 function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
-  return withReadModels(config.dataDir, async (readModels) => {
-    const { checkpoint, head, lag } = await projectionStatus(store, readModels.db);
-    const projector = activeProjector(readModels.db);
-    process.stdout.write(
-      [
-        `Read models: ${readModels.file}`,
-        `Checkpoint:  ${checkpoint ?? 'none (nothing applied yet)'}`,
-        `Head:        ${head ?? 'none (the event store is empty)'}`,
-        `Lag:         ${lag}`,
-        `Projector:   ${projector === null ? 'none running on this machine' : `process ${projector}`}`,
-      ].join('\n') + '\n',
-    );
-    return 0;
+  const file = path.join(config.dataDir, READ_MODELS_FILE);
+  return explainingReadModelErrors(config.dataDir, async () => {
+    const found = inspectReadModelDb(file);
+    try {
+      const usable = found !== null && found.schemaVersion > 0;
+      const { checkpoint, head, lag } = await projectionStatus(store, usable ? found.db : null);
+      const projector = usable ? activeProjector(found.db) : null;
+      process.stdout.write(
+        [
+          `Read models: ${file}${usable ? '' : ' (none yet: the server creates them when it starts, or run rebuild)'}`,
+          ...(usable && found.schemaVersion < READ_MODELS_SCHEMA_VERSION
+            ? [
+                `Schema:      version ${found.schemaVersion}, older than this release's ` +
+                  `${READ_MODELS_SCHEMA_VERSION}: this release's server rebuilds them when it starts (or run rebuild)`,
+              ]
+            : []),
+          `Checkpoint:  ${checkpoint ?? 'none (nothing applied yet)'}`,
+          `Head:        ${head ?? 'none (the event store is empty)'}`,
+          `Lag:         ${lag}`,
+          `Projector:   ${projector === null ? 'none running on this machine' : `process ${projector}`}`,
+        ].join('\n') + '\n',
+      );
+      return 0;
+    } finally {
+      found?.db.close();
+    }
   });
 }
 

@@ -16,9 +16,11 @@ export { rebuild, type RebuildProgress } from './rebuild.js';
 export { InvalidCursorError, MAX_PAGE_SIZE, ReadModelQueries } from './read-model-queries.js';
 export {
   activeProjector,
+  inspectReadModelDb,
   NewerReadModelsError,
   READ_MODELS_FILE,
   ReadModelsInUseError,
+  SCHEMA_VERSION as READ_MODELS_SCHEMA_VERSION,
 } from './read-model-db.js';
 export {
   BACKDATED_AFTER_MS,

@@ -169,9 +169,15 @@ export class ProjectionRunner {
   }
 }
 
-/** The checkpoint in the read-model file, the store's head and the lag between them. */
-export async function projectionStatus(store: EventStore, db: Database.Database): Promise<ProjectionStatus> {
-  const checkpoint = readCheckpoint(db);
+/**
+ * The checkpoint in the read-model file (`db`; null when there is none yet: nothing applied), the
+ * store's head and the lag between them.
+ */
+export async function projectionStatus(
+  store: EventStore,
+  db: Database.Database | null,
+): Promise<ProjectionStatus> {
+  const checkpoint = db === null ? null : readCheckpoint(db);
   const head = await store.headPosition();
   return { checkpoint, head, lag: head === null ? 0n : head - (checkpoint ?? 0n) };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,7 +12,7 @@ export const READ_MODELS_FILE = 'read-models.db';
  * read models are derived data: the runner then rebuilds them by catching up from the start of
  * the log); a file of a newer release is refused.
  */
-const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 3;
 
 /** Bookkeeping, kept across rebuilds. */
 const BOOKKEEPING_SCHEMA = `
@@ -257,6 +257,27 @@ export function openReadModelDb(filePath: string): Database.Database {
     db.pragma('busy_timeout = 5000');
     migrate(db);
     return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * The read-model file as it is, to look at (the CLI's status): neither created nor migrated, so
+ * that looking at an older release's file does not empty it under that release's running server.
+ * Null when there is none; NewerReadModelsError for a newer release's. Version 0: no schema yet.
+ */
+export function inspectReadModelDb(
+  filePath: string,
+): { db: Database.Database; schemaVersion: number } | null {
+  if (!existsSync(filePath)) return null;
+  const db = new Database(filePath, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const schemaVersion = db.pragma('user_version', { simple: true }) as number;
+    if (schemaVersion > SCHEMA_VERSION) throw new NewerReadModelsError(db.name, schemaVersion);
+    return { db, schemaVersion };
   } catch (error) {
     db.close();
     throw error;
