@@ -117,12 +117,35 @@ describe('bad input changes nothing', () => {
   });
 
   test('an unparsable body and a mutation over GET are client errors, never a 500', async () => {
-    const broken = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer responder-key-0123456789' },
-      body: '{"query": ',
-    });
+    const post = (body: string) =>
+      fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer responder-key-0123456789' },
+        body,
+      });
+    // Answered as GraphQL responses, as Apollo answers the requests it refuses: clients read them.
+    const broken = await post('{"query": ');
     expect(broken.status).toBe(400);
+    expect(await broken.json()).toEqual({
+      errors: [
+        {
+          message: expect.stringMatching(/^The request body is not JSON: .*JSON/),
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    });
+    const huge = await post(
+      JSON.stringify({ query: '{ __typename }', variables: { x: 'x'.repeat(2 ** 20) } }),
+    );
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({
+      errors: [
+        {
+          message: 'The request body is too large (the limit is 1048576 bytes)',
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    });
     const overGet = await fetch(
       `${server.url}/graphql?query=${encodeURIComponent('mutation { acknowledgeIncident(input: {incidentId: "x"}) { version } }')}`,
       { headers: { authorization: 'Bearer responder-key-0123456789', 'apollo-require-preflight': 'true' } },

@@ -15,9 +15,13 @@ import { complexityLimitPlugin, depthLimitRule, MAX_DEPTH } from './query-limits
 const formatErrors = (errors: readonly GraphQLError[]) =>
   errors.map((error) => formatGraphQLError(error.toJSON(), error));
 
+/** Where the API answers, over HTTP and graphql-ws. */
+export const GRAPHQL_PATH = '/graphql';
+
 /** Apollo's configuration: code-first schema, authentication, error codes, query limits, graphql-ws. */
 export function graphqlOptions(keys: ApiKeyRing): Omit<ApolloDriverConfig, 'driver'> {
   return {
+    path: GRAPHQL_PATH,
     autoSchemaFile: true,
     sortSchema: true,
     context: (request: { req: AuthenticatedRequest } | SubscriptionContext): LedgerContext => {
