@@ -281,6 +281,26 @@ describe('the operator CLI', () => {
       );
     });
 
+    test('a damaged events.db: commands name it, say it cannot be rebuilt, and leave the read models', () => {
+      const copy = join(dir, 'damaged-events');
+      cpSync(dataDir, copy, { recursive: true });
+      damaged(join(copy, 'events.db'));
+      const readModels = readFileSync(join(copy, 'read-models.db'));
+
+      for (const command of ['verify', 'rebuild']) {
+        const result = runIn(copy, command);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toMatch(
+          new RegExp(
+            `Failed: ${join(copy, 'events.db')} is damaged \\(database disk image is malformed\\)\\. It is the ` +
+              'event log itself, which nothing can rebuild: stop the server, keep a copy of it \\(with its -wal ' +
+              'and -shm files\\), and restore it from a backup\\.\\n$',
+          ),
+        );
+      }
+      expect(readFileSync(join(copy, 'read-models.db'))).toEqual(readModels);
+    });
+
     test.each([
       ['not a database', notADatabase],
       ['damaged', damaged],

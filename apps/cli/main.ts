@@ -70,11 +70,31 @@ async function main(args: string[]): Promise<number> {
   if ('offline' in run) return run.offline();
   const config = loadConfig();
   requireEmbeddedStore(config);
-  const store = await openEventStore(config);
   try {
-    return await run(config, store);
-  } finally {
-    await store.close();
+    const store = await openEventStore(config);
+    try {
+      return await run(config, store);
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    // The read models' damage is explained where they are used: this is the event log's own file.
+    if (!config.eventStoreUrl && isDamagedDatabaseError(error)) {
+      throw new DamagedEventStoreError(
+        path.resolve(config.dataDir, EVENT_STORE_FILE),
+        (error as Error).message,
+      );
+    }
+    throw error;
+  }
+}
+
+class DamagedEventStoreError extends Error {
+  constructor(file: string, reason: string) {
+    super(
+      `${file} is damaged (${reason}). It is the event log itself, which nothing can rebuild: stop the ` +
+        'server, keep a copy of it (with its -wal and -shm files), and restore it from a backup.',
+    );
   }
 }
 
