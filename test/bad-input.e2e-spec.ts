@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { DECLARE, declareIncident, LedgerServer, mutation } from './support/ledger-server.js';
+import { DECLARE, declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
 
 /** Bad input is answered with a clear code, never a 500, and leaves the stream as it was. */
 describe('bad input changes nothing', () => {
@@ -254,5 +254,33 @@ describe('bad filters are refused', () => {
       expect(result.errors).toBeUndefined();
       expect(result.data!.incidents.totalCount).toBe(1);
     }
+  });
+
+  test("the arguments DESIGN.md's contract declares nullable take null for their default", async () => {
+    const feed = 'query($first: Int) { events(first: $first) { edges { cursor } } }';
+    expect(await server.graphql(feed, { first: null }, KEYS.auditor)).toEqual(
+      await server.graphql(feed, {}, KEYS.auditor),
+    );
+    const metrics = 'query($groupBy: MetricsGroupBy) { incidentMetrics(groupBy: $groupBy) { key } }';
+    const grouped = await server.graphql(metrics, { groupBy: null });
+    expect(grouped.errors).toBeUndefined();
+    expect(grouped).toEqual(await server.graphql(metrics, {}));
+    const { id } = await declareIncident(server);
+    const posted = await server.graphql(
+      `mutation($input: PostStatusUpdateInput!) { postStatusUpdate(input: $input) {
+         incident { lastCustomerUpdateAt } } }`,
+      {
+        input: {
+          incidentId: id,
+          status: 'IDENTIFIED',
+          message: 'Found it',
+          channels: ['EMAIL'],
+          visibility: null,
+        },
+      },
+    );
+    expect(posted.errors).toBeUndefined();
+    // PUBLIC: the incident's last customer update counts public ones only.
+    expect(posted.data!.postStatusUpdate.incident.lastCustomerUpdateAt).not.toBeNull();
   });
 });

@@ -90,7 +90,9 @@ export class AccountabilityResolver {
     @Context() context: LedgerContext,
     @Args('from', fromArg) from: Date | null,
     @Args('to', toArg) to: Date | null,
-    @Args('groupBy', { type: () => MetricsGroupByEnum, defaultValue: 'NONE' }) groupBy: MetricsGroupBy,
+    // Nullable as DESIGN.md's contract has it: null means NONE.
+    @Args('groupBy', { type: () => MetricsGroupByEnum, nullable: true, defaultValue: 'NONE' })
+    groupBy: MetricsGroupBy | null,
     @Args('recurrenceWindowDays', {
       type: () => Float,
       defaultValue: DEFAULT_RECURRENCE_WINDOW_DAYS,
@@ -103,7 +105,7 @@ export class AccountabilityResolver {
     return queries.incidentMetrics(
       {
         ...isoRange(from, to),
-        groupBy,
+        groupBy: groupBy ?? 'NONE',
         recurrenceWindowDays: checkWindowDays(recurrenceWindowDays),
       },
       new Date().toISOString(),

@@ -78,10 +78,12 @@ export class FeedResolver {
   })
   async events(
     @Args('after', afterArg) after: string | null,
-    @Args('first', { type: () => Int, defaultValue: 100 }) first: number,
+    // Nullable as DESIGN.md's contract has it (`first: Int = 100`): null means the default.
+    @Args('first', { type: () => Int, nullable: true, defaultValue: 100 }) firstOrNull: number | null,
     @Args('streamPrefix', prefixArg) streamPrefix: string | null,
     @Args('types', typesArg) types: string[] | null,
   ): Promise<EventConnection> {
+    const first = firstOrNull ?? 100;
     if (first < 1 || first > 1_000) throw new BadUserInputError('first must be from 1 to 1000');
     const wanted = matches({ streamPrefix, types });
     const edges: EventConnection['edges'] = [];

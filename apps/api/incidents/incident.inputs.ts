@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import {
   ArrayMaxSize,
@@ -94,7 +95,9 @@ export class PostStatusUpdateInput extends IncidentActionInput {
   @IsIn(Object.values(ChannelEnum), { each: true })
   channels!: Channel[];
 
-  @Field(() => VisibilityEnum, { defaultValue: 'PUBLIC' })
+  // Nullable as DESIGN.md's contract has it (`Visibility = PUBLIC`): null means the default.
+  @Field(() => VisibilityEnum, { nullable: true, defaultValue: 'PUBLIC' })
+  @Transform(({ value }: { value: unknown }) => value ?? 'PUBLIC')
   @IsIn(Object.values(VisibilityEnum))
   visibility!: Visibility;
 
