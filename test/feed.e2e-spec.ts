@@ -210,7 +210,7 @@ describe('the event feed and subscriptions', () => {
     }
   });
 
-  test('a cursor that cannot have come from the feed is refused: beyond the head, or beyond 64 bits', async () => {
+  test('a cursor that cannot have come from the feed is refused (beyond the head, or beyond 64 bits), an unknown incident too', async () => {
     // Nothing else writes meanwhile: the declaration's position is the head.
     const head = BigInt((await declareIncident(server)).payload.position);
     for (const after of [(head + 1n).toString(), '9223372036854775808', '99999999999999999999999']) {
@@ -227,6 +227,15 @@ describe('the event feed and subscriptions', () => {
       edges: [],
       pageInfo: { hasNextPage: false, endCursor: head.toString() },
     });
+
+    const unknown = subscribe(
+      server,
+      'subscription { incidentEvents(incidentId: "6f1d2c3b-0000-4000-8000-000000000000") { type } }',
+      {},
+    );
+    await unknown.done;
+    expect(unknown.failure()).toMatchObject([{ extensions: { code: 'NOT_FOUND' } }]);
+    unknown.close();
 
     const negative = subscribe(
       server,

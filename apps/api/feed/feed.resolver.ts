@@ -4,7 +4,7 @@ import { incidentStreamId } from '../../../libs/domain/index.js';
 import { EVENT_STORE, type EventStore, type StoredEvent } from '../../../libs/event-store/index.js';
 import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
 import { parsePosition } from '../graphql/context.js';
-import { BadUserInputError } from '../graphql/errors.js';
+import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { IncidentEvent } from '../incidents/incident.types.js';
 import { toEventView } from '../incidents/incident.views.js';
@@ -139,6 +139,9 @@ export class FeedResolver {
     const streamId = incidentStreamId(incidentId);
     const store = this.store;
     return boundedFeed(async function* (signal) {
+      // Incident ids are the server's: one that does not exist now never will.
+      if ((await store.streamVersion(streamId)) === 0)
+        throw new NotFoundError(`Incident ${incidentId} does not exist`);
       // The head is read before the stream, so that an event stored in between is either in the
       // history or after `from`: none is missed, and the version check drops any seen twice.
       const head = await store.headPosition();
