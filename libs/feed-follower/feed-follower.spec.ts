@@ -1,5 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { EventStore, StoredEvent } from '../event-store/index.js';
+import { compileForChildProcess } from '../event-store/testing/compile-for-child-process.js';
 import { FeedFollower, inBatches, pause } from './feed-follower.js';
 
 /** A feed with nothing after the checkpoint yet: it waits until its subscription is aborted. */
@@ -46,4 +51,35 @@ describe('inBatches', () => {
     expect(turns.length).toBeGreaterThan(0);
     expect(turns[0]).toBeLessThan(5);
   });
+
+  it('hands a read that fails while a batch is being handled to the caller, not to the process', () => {
+    // In a process of its own: an unhandled rejection ends it (it crashed the server, while the
+    // follower retries what its loop catches).
+    const dir = mkdtempSync(join(tmpdir(), 'in-batches-'));
+    try {
+      compileForChildProcess(['libs/feed-follower/feed-follower.ts'], dir);
+      const script = `
+        import { inBatches } from ${JSON.stringify(join(dir, 'libs/feed-follower/feed-follower.js'))};
+        // A full batch, then the store fails: the read after the batch is already under way.
+        async function* failingAfterABatch() {
+          for (let i = 0; i < 100; i++) yield i;
+          throw new Error('transient read error');
+        }
+        const batches = [];
+        try {
+          for await (const batch of inBatches(failingAfterABatch(), 100)) {
+            batches.push(batch.length);
+            // Handling the batch takes a while (a transaction, a webhook round trip…).
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        } catch (error) {
+          console.log(JSON.stringify({ batches, caught: error.message }));
+        }`;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(JSON.parse(child.stdout)).toEqual({ batches: [100], caught: 'transient read error' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -121,31 +121,33 @@ export class FeedFollower {
  */
 export async function* inBatches<T>(source: AsyncIterable<T>, maxSize: number): AsyncGenerator<T[]> {
   const iterator = source[Symbol.asyncIterator]();
-  let pending = iterator.next();
-  try {
-    for (;;) {
-      const first = await pending;
-      if (first.done) return;
-      const batch = [first.value];
-      pending = iterator.next();
-      let ended = false;
-      while (batch.length < maxSize) {
-        const next = await Promise.race([pending, turnEnd()]);
-        if (next === TURN_END) break;
-        if (next.done) {
-          ended = true;
-          break;
-        }
-        batch.push(next.value);
-        pending = iterator.next();
+  // The next read starts before a batch goes out: one that fails meanwhile must wait, handled, for
+  // the loop's await (unhandled, it would end the process instead of reaching the caller's retry).
+  const read = () => {
+    const next = iterator.next();
+    next.catch(() => undefined);
+    return next;
+  };
+  let pending = read();
+  for (;;) {
+    const first = await pending;
+    if (first.done) return;
+    const batch = [first.value];
+    pending = read();
+    let ended = false;
+    while (batch.length < maxSize) {
+      const next = await Promise.race([pending, turnEnd()]);
+      if (next === TURN_END) break;
+      if (next.done) {
+        ended = true;
+        break;
       }
-      yield batch;
-      if (ended) return;
-      if (batch.length === maxSize) await turnEnd();
+      batch.push(next.value);
+      pending = read();
     }
-  } finally {
-    // The source ends when its subscription's signal aborts; a read left pending then is moot.
-    pending.catch(() => undefined);
+    yield batch;
+    if (ended) return;
+    if (batch.length === maxSize) await turnEnd();
   }
 }
 
