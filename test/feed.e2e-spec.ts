@@ -141,6 +141,14 @@ describe('the event feed and subscriptions', () => {
     );
     const positions = second.received.map((event) => BigInt(event.position));
     expect(positions.every((position, n) => n === 0 || position > positions[n - 1])).toBe(true);
+
+    // A new subscriber catches up on all of it (more than the 1,000 read ahead) without being cut off.
+    const total = (await server.graphql('{ projectionStatus { head } }')).data!.projectionStatus.head;
+    const late = subscribe(server, FOLLOW_ALL, {});
+    await late.until(() => late.received.at(-1)?.position === total, 'the catch-up to the head');
+    expect(late.failure()).toBeUndefined();
+    expect(late.received.length).toBeGreaterThan(1_000);
+    await late.close();
   });
 
   test('incidentEvents catches up with the history, then follows live', async () => {

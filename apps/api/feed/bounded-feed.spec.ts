@@ -39,7 +39,7 @@ describe('boundedFeed', () => {
   });
 
   test('a subscriber that keeps up gets everything', async () => {
-    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), 10);
+    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), { readAhead: 10 });
     const seen: number[] = [];
     for await (const event of feed) {
       seen.push(Number(event.globalPosition));
@@ -48,11 +48,29 @@ describe('boundedFeed', () => {
     expect(seen).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));
   });
 
-  test('a subscriber that falls more than the limit behind is cut off with SUBSCRIBER_TOO_SLOW and where to resume', async () => {
-    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), 10);
+  test('a subscriber catching up on far more than the read-ahead, slowly, gets everything at its own pace', async () => {
+    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), {
+      readAhead: 10,
+      stallTimeoutMs: 1_000,
+    });
+    const seen: number[] = [];
+    for await (const event of feed) {
+      seen.push(Number(event.globalPosition));
+      if (seen.length === 50) break;
+      // Slower than the reading: the reading waits for it instead of cutting it off.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));
+  });
+
+  test('a subscriber that takes nothing for the stall timeout gets what was read, then SUBSCRIBER_TOO_SLOW and where to resume', async () => {
+    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), {
+      readAhead: 10,
+      stallTimeoutMs: 100,
+    });
     const first = await feed.next();
     expect(first.value?.globalPosition).toBe(1n);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the subscriber stalls; the reader fills the buffer
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the subscriber stalls past the timeout
     const delivered: bigint[] = [];
     await expect(
       (async () => {

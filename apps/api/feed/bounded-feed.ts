@@ -1,42 +1,72 @@
 import { GraphQLError } from 'graphql';
 import type { StoredEvent } from '../../../libs/event-store/index.js';
 
-/** How many events a subscriber may fall behind before it is cut off. */
-export const SUBSCRIBER_BUFFER_LIMIT = 1_000;
+/** How many events are read ahead of a subscriber, at most: its share of the server's memory. */
+export const READ_AHEAD = 1_000;
+/** How long a subscriber may take nothing while events wait for it before it is cut off. */
+export const STALL_TIMEOUT_MS = 30_000;
+
+export interface BoundedFeedOptions {
+  readAhead?: number;
+  stallTimeoutMs?: number;
+  /** What the subscription resumes from: a position (events) or a stream version (incidentEvents). */
+  resumeBy?: 'position' | 'version';
+}
 
 /**
- * Reads `source` ahead of a subscriber into a bounded buffer. A subscriber that stops reading
- * (its socket is full) lets the buffer grow; past `limit` its subscription ends with
- * SUBSCRIBER_TOO_SLOW, naming the cursor to resume from. The store's reader and every other
- * subscriber go on unaffected: each subscription reads the log on its own.
+ * Reads `source` ahead of a subscriber, up to `readAhead` events; then the reading waits for the
+ * subscriber to take one, so that a subscriber catching up, or slower than the writers, goes at
+ * its own pace: the events wait in the log, not in memory. (graphql-ws sends the next event once
+ * the socket took the previous one.) A subscriber that takes nothing for `stallTimeoutMs` while
+ * events wait gets those already read, then SUBSCRIBER_TOO_SLOW with the cursor to resume from,
+ * and its reading stops. The store's writers and every other subscriber go on unaffected: each
+ * subscription reads the log on its own.
  */
 export async function* boundedFeed(
   source: (signal: AbortSignal) => AsyncIterable<StoredEvent>,
-  limit = SUBSCRIBER_BUFFER_LIMIT,
+  {
+    readAhead = READ_AHEAD,
+    stallTimeoutMs = STALL_TIMEOUT_MS,
+    resumeBy = 'position',
+  }: BoundedFeedOptions = {},
 ): AsyncGenerator<StoredEvent> {
   const abort = new AbortController();
   const buffer: StoredEvent[] = [];
   let failure: unknown = null;
-  let overflowed = false;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
+  let stalled = false;
+  let wakeSubscriber: (() => void) | null = null;
+  let wakeReader: (() => void) | null = null;
+  const notifySubscriber = () => {
+    wakeSubscriber?.();
+    wakeSubscriber = null;
   };
+  const notifyReader = () => {
+    wakeReader?.();
+    wakeReader = null;
+  };
+  /** Resolves true when the subscriber takes an event (or leaves), false after the stall timeout. */
+  const room = () =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), stallTimeoutMs);
+      wakeReader = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
   const reading = (async () => {
     try {
       for await (const event of source(abort.signal)) {
-        if (buffer.length >= limit) {
-          overflowed = true;
+        buffer.push(event);
+        notifySubscriber();
+        if (buffer.length >= readAhead && !(await room())) {
+          stalled = true;
           break;
         }
-        buffer.push(event);
-        notify();
       }
     } catch (error) {
       if (!abort.signal.aborted) failure = error;
     } finally {
-      notify();
+      notifySubscriber();
     }
   })();
   let delivered: StoredEvent | null = null;
@@ -44,23 +74,28 @@ export async function* boundedFeed(
     for (;;) {
       const next = buffer.shift();
       if (next) {
+        notifyReader();
         delivered = next;
         yield next;
         continue;
       }
       if (failure) throw failure;
-      if (overflowed) {
-        const resumeFrom = delivered?.globalPosition.toString() ?? null;
+      if (stalled) {
+        const [resumeAfter, how] =
+          resumeBy === 'position'
+            ? [delivered?.globalPosition.toString() ?? null, 'the events query or subscription after']
+            : [String(delivered?.streamVersion ?? 0), 'incidentEvents with afterVersion'];
         throw new GraphQLError(
-          `Subscriber too slow: more than ${limit} events were waiting for it. ` +
-            `Resume with the events query or subscription after ${resumeFrom ?? 'the start'}.`,
-          { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: resumeFrom } },
+          `Subscriber too slow: it took no event for ${stallTimeoutMs / 1000} s while ${readAhead} were ` +
+            `waiting for it. Resume with ${how} ${resumeAfter ?? 'omitted'}.`,
+          { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter } },
         );
       }
-      await new Promise<void>((resolve) => (wake = resolve));
+      await new Promise<void>((resolve) => (wakeSubscriber = resolve));
     }
   } finally {
     abort.abort();
+    notifyReader();
     await reading;
   }
 }

@@ -138,22 +138,25 @@ export class FeedResolver {
     if (afterVersion < 0) throw new BadUserInputError('afterVersion must not be negative');
     const streamId = incidentStreamId(incidentId);
     const store = this.store;
-    return boundedFeed(async function* (signal) {
-      // Incident ids are the server's: one that does not exist now never will.
-      if ((await store.streamVersion(streamId)) === 0)
-        throw new NotFoundError(`Incident ${incidentId} does not exist`);
-      // The head is read before the stream, so that an event stored in between is either in the
-      // history or after `from`: none is missed, and the version check drops any seen twice.
-      const head = await store.headPosition();
-      const history = await store.readStream(streamId, afterVersion + 1);
-      yield* history;
-      let version = history.at(-1)?.streamVersion ?? afterVersion;
-      const from = history.at(-1)?.globalPosition ?? head;
-      for await (const event of store.subscribe(from, { signal })) {
-        if (event.streamId !== streamId || event.streamVersion <= version) continue;
-        version = event.streamVersion;
-        yield event;
-      }
-    });
+    return boundedFeed(
+      async function* (signal) {
+        // Incident ids are the server's: one that does not exist now never will.
+        if ((await store.streamVersion(streamId)) === 0)
+          throw new NotFoundError(`Incident ${incidentId} does not exist`);
+        // The head is read before the stream, so that an event stored in between is either in the
+        // history or after `from`: none is missed, and the version check drops any seen twice.
+        const head = await store.headPosition();
+        const history = await store.readStream(streamId, afterVersion + 1);
+        yield* history;
+        let version = history.at(-1)?.streamVersion ?? afterVersion;
+        const from = history.at(-1)?.globalPosition ?? head;
+        for await (const event of store.subscribe(from, { signal })) {
+          if (event.streamId !== streamId || event.streamVersion <= version) continue;
+          version = event.streamVersion;
+          yield event;
+        }
+      },
+      { resumeBy: 'version' },
+    );
   }
 }
