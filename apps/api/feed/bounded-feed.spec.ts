@@ -79,4 +79,22 @@ describe('boundedFeed', () => {
     ).rejects.toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: String(1 + 10) } });
     expect(delivered).toEqual(Array.from({ length: 10 }, (_, n) => BigInt(n + 2)));
   });
+
+  test("incidentEvents' cut names the stream version to resume from, the cursor that subscription takes", async () => {
+    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), {
+      readAhead: 10,
+      stallTimeoutMs: 100,
+      resumeBy: 'version',
+    });
+    await feed.next();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(
+      (async () => {
+        for await (const event of feed) void event;
+      })(),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining('Resume with incidentEvents with afterVersion 1.'),
+      extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: '1' },
+    });
+  });
 });
