@@ -160,6 +160,30 @@ describe('an incident through its customer-facing lifecycle, over HTTP', () => {
     ]);
   });
 
+  test("the incident's time to mitigate is its metric's: the resolution without a mitigation, kept when reopened", async () => {
+    const start = new Date(Date.now() - 120 * 60_000).toISOString();
+    const { id } = await declareIncident(server, { occurredAt: start });
+    const act = async (name: string, input: Record<string, unknown>) => {
+      const type = `${name[0].toUpperCase()}${name.slice(1)}Input`;
+      const result = await server.graphql(mutation(name, type), { input: { incidentId: id, ...input } });
+      expect(result.errors).toBeUndefined();
+    };
+    const minutes = async () => {
+      const { data } = await server.graphql(
+        `query($id: ID!, $from: DateTime!, $to: DateTime!) { incident(id: $id) { minutesToMitigate }
+           incidentMetrics(from: $from, to: $to) { metrics { timeToMitigateMinutes } } }`,
+        { id, from: start, to: minutesFrom(start, 0.001) },
+      );
+      return [data!.incident.minutesToMitigate, data!.incidentMetrics[0].metrics.timeToMitigateMinutes];
+    };
+    expect(await minutes()).toEqual([null, null]);
+    await act('resolveIncident', { summary: 'Rolled back', occurredAt: minutesFrom(start, 60) });
+    expect(await minutes()).toEqual([60, 60]);
+    await act('reopenIncident', { reason: 'Back again', occurredAt: minutesFrom(start, 70) });
+    await act('mitigateIncident', { occurredAt: minutesFrom(start, 80) });
+    expect(await minutes()).toEqual([60, 60]);
+  });
+
   test('an unknown incident is null, and acting on it is NOT_FOUND', async () => {
     const unknown = '6f1d2c3b-0000-4000-8000-000000000000';
     const query = await server.graphql(`query($id: ID!) { incident(id: $id) { id } }`, { id: unknown });

@@ -4,6 +4,7 @@
  */
 import { evolveStored, initialIncidentState, type IncidentState } from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
+import { endsTimeToMitigate, type IncidentRecord } from '../read-models/read-model.types.js';
 
 /**
  * Which events count:
@@ -30,18 +31,19 @@ export function incidentAsOf(events: StoredEvent[], asOf: AsOf): IncidentState {
 
 /**
  * What the incidents read model adds to the state (see IncidentRecord), worked out from the same
- * events: the latest occurredAt (a backdated entry does not make it older), and how many PUBLIC
- * customer updates there were. `events` must hold at least one event.
+ * events: the latest occurredAt (a backdated entry does not make it older), how many PUBLIC
+ * customer updates there were, and where the time to mitigate ended. `events` must hold at least one
+ * event.
  */
-export function recordExtrasOf(events: readonly StoredEvent[]): {
-  lastUpdatedAt: string;
-  customerUpdateCount: number;
-} {
+export function recordExtrasOf(
+  events: readonly StoredEvent[],
+): Pick<IncidentRecord, 'lastUpdatedAt' | 'customerUpdateCount' | 'mitigatedOrResolvedAt'> {
   const latest = events.reduce((a, b) => (Date.parse(b.occurredAt) > Date.parse(a.occurredAt) ? b : a));
   const customerUpdateCount = events.filter(
     (event) => event.type === 'CustomerUpdatePublished' && event.data.visibility === 'PUBLIC',
   ).length;
-  return { lastUpdatedAt: latest.occurredAt, customerUpdateCount };
+  const mitigatedOrResolvedAt = events.find((event) => endsTimeToMitigate(event.type))?.occurredAt ?? null;
+  return { lastUpdatedAt: latest.occurredAt, customerUpdateCount, mitigatedOrResolvedAt };
 }
 
 function eventsAsOf(events: StoredEvent[], asOf: AsOf): StoredEvent[] {

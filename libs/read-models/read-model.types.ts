@@ -22,6 +22,17 @@ export interface IncidentRecord extends IncidentState {
   lastPosition: string;
   /** PUBLIC customer updates published so far. */
   customerUpdateCount: number;
+  /**
+   * occurredAt of the first mitigation or resolution recorded: where the time to mitigate ends (the
+   * resolution when there was no mitigation, docs/metrics.md); null before either. Unlike the state's
+   * mitigatedAt, a reopening does not clear it.
+   */
+  mitigatedOrResolvedAt: string | null;
+}
+
+/** Whether an event of this type ends the time to mitigate, when none did before it. */
+export function endsTimeToMitigate(type: string): boolean {
+  return type === 'IncidentMitigated' || type === 'IncidentResolved';
 }
 
 export interface IncidentFilter {

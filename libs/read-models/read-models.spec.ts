@@ -3,7 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { INCIDENT_EVENT_TYPES, MAINTENANCE_EVENT_TYPES, type IncidentCommand } from '../domain/index.js';
+import {
+  INCIDENT_EVENT_TYPES,
+  MAINTENANCE_EVENT_TYPES,
+  measureIncident,
+  type IncidentCommand,
+} from '../domain/index.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 import {
   deleteReadModels,
@@ -19,6 +24,7 @@ import {
   type RebuildProgress,
   type TimelineEntry,
 } from './index.js';
+import { asIncidentEvent } from './projections/incident-stream-event.js';
 import { executeCommand, generateHistory, loadIncident, type GeneratedHistory } from './testing/history.js';
 import { allAnswers, allPages, allRows } from './testing/read-model-answers.js';
 
@@ -98,6 +104,16 @@ describe('read models over a generated history', () => {
           (event) => event.type === 'CustomerUpdatePublished' && event.data.visibility === 'PUBLIC',
         ).length,
       );
+      // Where the incident's own time to mitigate ends is where its metric's does.
+      const { timeToMitigateMinutes } = measureIncident(
+        events.flatMap((event) => asIncidentEvent(event) ?? []),
+        new Date().toISOString(),
+      );
+      expect(
+        record.mitigatedOrResolvedAt === null
+          ? null
+          : (Date.parse(record.mitigatedOrResolvedAt) - Date.parse(record.startedAt!)) / 60_000,
+      ).toBe(timeToMitigateMinutes);
     }
   });
 

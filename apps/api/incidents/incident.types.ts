@@ -109,7 +109,11 @@ export class Incident {
   customerUpdateCount!: number | null;
   @Field(() => Float, { nullable: true, description: 'From the start to the first acknowledgement.' })
   minutesToAcknowledge!: number | null;
-  @Field(() => Float, { nullable: true, description: 'From the start to the mitigation.' })
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "From the start to the first mitigation, or to the first resolution when none came before it: the incident's time to mitigate (docs/metrics.md); null before either, and like lastUpdatedAt.",
+  })
   minutesToMitigate!: number | null;
   @Field(() => Float, { description: 'From the start to the resolution, or to now while unresolved.' })
   minutesOpen!: number;

@@ -45,7 +45,9 @@ export function toIncidentView(state: IncidentState & Partial<IncidentRecordExtr
     lastUpdatedAt: state.lastUpdatedAt ?? null,
     customerUpdateCount: state.customerUpdateCount ?? null,
     minutesToAcknowledge: state.acknowledgedAt ? minutesBetween(startedAt, state.acknowledgedAt) : null,
-    minutesToMitigate: state.mitigatedAt ? minutesBetween(startedAt, state.mitigatedAt) : null,
+    minutesToMitigate: state.mitigatedOrResolvedAt
+      ? minutesBetween(startedAt, state.mitigatedOrResolvedAt)
+      : null,
     minutesOpen: minutesBetween(startedAt, state.resolvedAt ?? now),
     ...toPostIncidentView(state, now),
   };

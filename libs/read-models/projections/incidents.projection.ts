@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { evolve, initialIncidentState, type IncidentState } from '../../domain/index.js';
 import type { StoredEvent } from '../../event-store/index.js';
-import type { IncidentRecord } from '../read-model.types.js';
+import { endsTimeToMitigate, type IncidentRecord } from '../read-model.types.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
 
 /**
@@ -63,6 +63,7 @@ export class IncidentsProjection implements Projection {
       if (event.type === 'CustomerUpdatePublished' && event.data.visibility === 'PUBLIC') {
         incident.customerUpdateCount += 1;
       }
+      if (endsTimeToMitigate(event.type)) incident.mitigatedOrResolvedAt ??= stored.occurredAt;
     }
     if (this.folding.size > this.maxFolding) this.flush();
   }
@@ -81,9 +82,14 @@ export class IncidentsProjection implements Projection {
   private load(id: string): Folding | undefined {
     const row = this.select.get(id);
     if (row === undefined) return undefined;
-    const { declaredRecordedAt, lastUpdatedAt, lastPosition, customerUpdateCount, ...state } = JSON.parse(
-      row.record,
-    ) as IncidentRecord;
+    const {
+      declaredRecordedAt,
+      lastUpdatedAt,
+      lastPosition,
+      customerUpdateCount,
+      mitigatedOrResolvedAt,
+      ...state
+    } = JSON.parse(row.record) as IncidentRecord;
     return {
       listedServices: new Set(Object.keys(state.services)),
       state,
@@ -92,6 +98,7 @@ export class IncidentsProjection implements Projection {
       lastUpdatedMs: Date.parse(lastUpdatedAt),
       lastPosition: BigInt(lastPosition),
       customerUpdateCount,
+      mitigatedOrResolvedAt,
     };
   }
 
@@ -103,6 +110,7 @@ export class IncidentsProjection implements Projection {
       lastUpdatedAt: incident.lastUpdatedAt,
       lastPosition: incident.lastPosition.toString(),
       customerUpdateCount: incident.customerUpdateCount,
+      mitigatedOrResolvedAt: incident.mitigatedOrResolvedAt,
     };
     this.upsert.run(
       id,
@@ -132,6 +140,7 @@ interface Folding {
   lastUpdatedMs: number;
   lastPosition: bigint;
   customerUpdateCount: number;
+  mitigatedOrResolvedAt: string | null;
 }
 
 function declared(stored: StoredEvent): Folding {
@@ -143,6 +152,7 @@ function declared(stored: StoredEvent): Folding {
     lastUpdatedMs: -Infinity,
     lastPosition: stored.globalPosition,
     customerUpdateCount: 0,
+    mitigatedOrResolvedAt: null,
   };
 }
 
