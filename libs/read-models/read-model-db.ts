@@ -137,7 +137,8 @@ const READ_MODEL_SCHEMA = `
     first_eta_error_minutes REAL,
     final_eta_error_minutes REAL,
     eta_revisions           INTEGER,
-    -- Cadence intervals judged, the running one (last public update to now, while open) included…
+    -- Cadence intervals judged, the running one (from the last public update, or from a reopening
+    -- with none yet, to now, while open) included…
     cadence_judged          INTEGER NOT NULL,
     -- …the gaps among the finished ones…
     cadence_closed_gaps     INTEGER NOT NULL,

@@ -139,19 +139,114 @@ describe('evaluateCommunicationCompliance', () => {
       resolve(30),
       [50, { type: 'ReopenIncident', data: { reason: 'Slow again' } }],
     ];
-    // 10 → 30 only: nothing is owed between the resolution and the reopening.
+    // 10 → 30, and 50 → now (the first update owed by 80): nothing is owed between the resolution
+    // and the reopening.
     expect(evaluate(reopened, 100)).toMatchObject({
-      cadenceCompliance: 1,
-      judgedIntervals: 1,
-      gaps: [],
+      cadenceCompliance: 0.5,
+      judgedIntervals: 2,
+      gaps: [{ from: minutesAfterStart(50), to: minutesAfterStart(100), minutes: 50, overByMinutes: 20 }],
       nextUpdateDueAt: minutesAfterStart(80),
       overdue: true,
     });
     expect(evaluate([...reopened, publicUpdate(60)], 100)).toMatchObject({
       cadenceCompliance: 1,
-      judgedIntervals: 2,
+      judgedIntervals: 3,
       nextUpdateDueAt: minutesAfterStart(120),
       overdue: false,
+    });
+  });
+
+  describe('judges the stretch from a reopening to its first update by the first-update target', () => {
+    // SEV1 (first update 15, cadence 30): declared at 0, updated at 5, resolved at 10, reopened at 20,
+    // so the reopened period owes its first update by 35.
+    const reopened: ScriptStep[] = [
+      declare('SEV1'),
+      acknowledge(1),
+      publicUpdate(5),
+      resolve(10),
+      [20, { type: 'ReopenIncident', data: { reason: 'Slow again' } }],
+    ];
+
+    it('while open with no update: the running interval, a gap once overdue, by as much as overdue', () => {
+      expect(evaluate(reopened, 35)).toMatchObject({
+        cadenceCompliance: 1,
+        judgedIntervals: 2,
+        gaps: [],
+        nextUpdateDueAt: minutesAfterStart(35),
+        overdue: false,
+      });
+      expect(evaluate(reopened, 300)).toMatchObject({
+        cadenceCompliance: 0.5,
+        judgedIntervals: 2,
+        gaps: [{ from: minutesAfterStart(20), to: minutesAfterStart(300), minutes: 280, overByMinutes: 265 }],
+        nextUpdateDueAt: minutesAfterStart(35),
+        overdue: true,
+      });
+    });
+
+    it('resolved again with no update: a gap up to the resolution', () =>
+      expect(evaluate([...reopened, resolve(260)], 300)).toMatchObject({
+        cadenceCompliance: 0.5,
+        judgedIntervals: 2,
+        gaps: [{ from: minutesAfterStart(20), to: minutesAfterStart(260), minutes: 240, overByMinutes: 225 }],
+        nextUpdateDueAt: null,
+        overdue: false,
+      }));
+
+    it('a first update within the target complies, exactly at the deadline too', () => {
+      // 5 → 10, 20 → 35, 35 → 60 (due 65).
+      expect(evaluate([...reopened, publicUpdate(35), resolve(60)], 100)).toMatchObject({
+        cadenceCompliance: 1,
+        judgedIntervals: 3,
+        gaps: [],
+      });
+      expect(evaluate([...reopened, publicUpdate(36), resolve(60)], 100)).toMatchObject({
+        cadenceCompliance: 2 / 3,
+        gaps: [{ from: minutesAfterStart(20), to: minutesAfterStart(36), minutes: 16, overByMinutes: 1 }],
+      });
+    });
+
+    it('a late first update after a reopening is a gap, though the updates are in different periods', () =>
+      // Updates at 5 and 255 (250 minutes apart), resolved at 15, reopened at 25 (first update due
+      // by 40), resolved again at 265: 5 → 15 and 255 → 265 comply, 25 → 255 does not.
+      expect(
+        evaluate(
+          [
+            declare('SEV1'),
+            acknowledge(1),
+            publicUpdate(5),
+            resolve(15),
+            [25, { type: 'ReopenIncident', data: { reason: 'Slow again' } }],
+            publicUpdate(255),
+            resolve(265),
+          ],
+          355,
+        ),
+      ).toMatchObject({
+        firstUpdateWithinTarget: true,
+        cadenceCompliance: 2 / 3,
+        judgedIntervals: 3,
+        gaps: [{ from: minutesAfterStart(25), to: minutesAfterStart(255), minutes: 230, overByMinutes: 215 }],
+      }));
+
+    it('takes the severity in force into account, and owes nothing at SEV4', () => {
+      // SEV3 from 8 (first update 60), so reopened as SEV3, escalated to SEV1 at 30: the first
+      // update is due by 45, as nextUpdateDueAt says.
+      const escalated = [...reopened.slice(0, 3), changeSeverity(8, 'SEV3'), ...reopened.slice(3)];
+      expect(evaluate([...escalated, changeSeverity(30, 'SEV1')], 50)).toMatchObject({
+        judgedIntervals: 2,
+        gaps: [{ from: minutesAfterStart(20), to: minutesAfterStart(50), minutes: 30, overByMinutes: 5 }],
+        nextUpdateDueAt: minutesAfterStart(45),
+        overdue: true,
+      });
+      // SEV4 from 8: 5 → 10 is judged (SEV1 was in force at 5), the reopening owes nothing.
+      const sev4 = [...reopened.slice(0, 3), changeSeverity(8, 'SEV4'), ...reopened.slice(3)];
+      expect(evaluate(sev4, 300)).toMatchObject({
+        judgedIntervals: 1,
+        cadenceCompliance: 1,
+        nextUpdateDueAt: null,
+        overdue: false,
+      });
     });
   });
 

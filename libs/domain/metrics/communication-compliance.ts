@@ -14,11 +14,14 @@
  *   later, or has not come and the deadline passed while it was owed (before the first resolution,
  *   or before `now` while open); null when nothing is owed (SEV4 throughout) or not yet due.
  * - Cadence: the intervals are, in each open period (declaration or reopening to resolution), each
- *   PUBLIC update to the next, and the last one to the resolution, or to `now` while open (the running
- *   interval counts, and is a gap as soon as it is longer than allowed). An interval complies when it
- *   ends by the cadence deadline from its start; a gap is one that does not, `overByMinutes` how late
- *   it ended. `cadenceCompliance` is the complying share (0…1) of the intervals judged; null when
- *   none was (no public update, or SEV4 throughout).
+ *   PUBLIC update to the next, and the last one to the resolution, or to `now` while open; and, after
+ *   a reopening, the reopening to the period's first PUBLIC update (with none, to the resolution, or
+ *   to `now` while open). The running interval counts, and is a gap as soon as it is longer than
+ *   allowed. An interval complies when it ends by the cadence deadline from its update, or by the
+ *   first-update deadline from its reopening (what nextUpdateDueAt owes meanwhile); the declaration
+ *   to the first update is firstUpdateWithinTarget's alone. A gap is one that does not comply,
+ *   `overByMinutes` how late it ended. `cadenceCompliance` is the complying share (0…1) of the
+ *   intervals judged; null when none was (no public update nor reopening, or nothing owed: SEV4).
  * - missingRequiredChannels: the policy's required channels (at the severity in force at each
  *   update) that at least one PUBLIC update left out, in order of first omission; per update in
  *   `updatesMissingChannels`.
@@ -155,24 +158,34 @@ function cadenceOf(
 ): Pick<CommunicationCompliance, 'cadenceCompliance' | 'judgedIntervals' | 'gaps'> {
   const gaps: CadenceGap[] = [];
   let judgedIntervals = 0;
-  for (const { updates, resolvedAt } of history.openPeriods) {
+  const judge = (from: number, to: number, due: number | null) => {
+    // `now` before the interval's start (a clock behind the log) leaves nothing to judge.
+    if (due === null || to < from) return;
+    judgedIntervals += 1;
+    if (to > due) {
+      gaps.push({
+        from: isoInstant(from),
+        to: isoInstant(to),
+        minutes: (to - from) / 60_000,
+        overByMinutes: (to - due) / 60_000,
+      });
+    }
+  };
+  history.openPeriods.forEach(({ openedAt, updates, resolvedAt }, period) => {
+    const end = instant(resolvedAt ?? now);
+    // A reopening owes its first update as nextUpdateDue says; the declaration's first update is
+    // firstUpdateWithinTarget's to judge.
+    if (period > 0) {
+      const from = instant(openedAt);
+      const to = updates.length > 0 ? instant(updates[0].occurredAt) : end;
+      judge(from, to, deadline(from, 'firstUpdateWithinMinutes'));
+    }
     updates.forEach(({ occurredAt }, index) => {
       const from = instant(occurredAt);
-      const to = instant(updates[index + 1]?.occurredAt ?? resolvedAt ?? now);
-      const due = deadline(from, 'updateEveryMinutes');
-      // `now` before the last update (a clock behind the log) leaves nothing to judge.
-      if (due === null || to < from) return;
-      judgedIntervals += 1;
-      if (to > due) {
-        gaps.push({
-          from: isoInstant(from),
-          to: isoInstant(to),
-          minutes: (to - from) / 60_000,
-          overByMinutes: (to - due) / 60_000,
-        });
-      }
+      const next = updates[index + 1];
+      judge(from, next === undefined ? end : instant(next.occurredAt), deadline(from, 'updateEveryMinutes'));
     });
-  }
+  });
   return {
     cadenceCompliance: judgedIntervals === 0 ? null : (judgedIntervals - gaps.length) / judgedIntervals,
     judgedIntervals,

@@ -148,10 +148,13 @@ export class IncidentFactsProjection implements Projection {
     asOf: number,
   ): void {
     const nextUpdateDue = compliance.nextUpdateDueAt === null ? null : Date.parse(compliance.nextUpdateDueAt);
-    // While open with a public update in the current period, the last interval runs until now and
-    // its deadline is the next update's: judged at `asOf` above, re-judged at query time.
+    // While open, complianceOf judges an interval running until now (from the period's last public
+    // update, or from a reopening that has none yet) whose deadline is nextUpdateDueAt: judged at
+    // `asOf` above, re-judged at query time. A declaration with no update yet has none running.
     const period = history.openPeriods.at(-1)!;
-    const runningDue = period.resolvedAt === null && period.updates.length > 0 ? nextUpdateDue : null;
+    const reopened = history.openPeriods.length > 1;
+    const runningDue =
+      period.resolvedAt === null && (period.updates.length > 0 || reopened) ? nextUpdateDue : null;
     const runningWasGap = runningDue !== null && asOf > runningDue ? 1 : 0;
     const recurrenceCategories = metrics.rootCauseCategories.filter(
       // The domain's rule: an UNKNOWN cause is not known to come back.
