@@ -218,7 +218,7 @@ describe('the event feed and subscriptions', () => {
     }
   });
 
-  test('a cursor that cannot have come from the feed is refused (beyond the head, or beyond 64 bits), an unknown incident too', async () => {
+  test('a cursor that cannot have come from the feed is refused (beyond the head or the version, beyond 64 bits), an unknown incident too', async () => {
     // Nothing else writes meanwhile: the declaration's position is the head.
     const head = BigInt((await declareIncident(server)).payload.position);
     for (const after of [(head + 1n).toString(), '9223372036854775808', '99999999999999999999999']) {
@@ -244,6 +244,16 @@ describe('the event feed and subscriptions', () => {
     await unknown.done;
     expect(unknown.failure()).toMatchObject([{ extensions: { code: 'NOT_FOUND' } }]);
     unknown.close();
+
+    const { id } = await declareIncident(server);
+    const beyond = subscribe(
+      server,
+      `subscription { incidentEvents(incidentId: "${id}", afterVersion: 5) { type } }`,
+      {},
+    );
+    await beyond.done;
+    expect(beyond.failure()).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT', version: 1 } }]);
+    beyond.close();
 
     const negative = subscribe(
       server,

@@ -141,8 +141,18 @@ export class FeedResolver {
     return boundedFeed(
       async function* (signal) {
         // Incident ids are the server's: one that does not exist now never will.
-        if ((await store.streamVersion(streamId)) === 0)
-          throw new NotFoundError(`Incident ${incidentId} does not exist`);
+        const current = await store.streamVersion(streamId);
+        if (current === 0) throw new NotFoundError(`Incident ${incidentId} does not exist`);
+        // Like a cursor beyond the feed's head: it cannot have come from this stream, and
+        // following from it would skip the versions up to it.
+        if (afterVersion > current) {
+          throw new BadUserInputError(
+            `afterVersion ${afterVersion} is beyond the incident's version (${current})`,
+            {
+              version: current,
+            },
+          );
+        }
         // The head is read before the stream, so that an event stored in between is either in the
         // history or after `from`: none is missed, and the version check drops any seen twice.
         const head = await store.headPosition();
