@@ -161,4 +161,28 @@ describe('audit over HTTP: time travel, diffs and tamper evidence', () => {
     expect(report).toMatchObject({ valid: false, firstBrokenVersion: 3, checkedEvents: 3, headHash: null });
     expect(report.expectedHash).not.toBe(report.foundHash);
   });
+
+  test('a change that leaves data the ledger never writes is reported too, not an internal error', async () => {
+    const { id: changed } = await declareIncident(server);
+    await server.stop();
+    const db = new Database(path.join(server.config.dataDir, 'events.db'));
+    db.prepare(`UPDATE events SET data = json_remove(data, '$.services') WHERE stream_id = ?`).run(
+      `incident-${changed}`,
+    );
+    db.close();
+    server = await LedgerServer.start({ dataDir: server.config.dataDir });
+    const answer = await server.graphql(
+      `query($id: ID!) { verifyIncidentIntegrity(id: $id) { valid firstBrokenVersion }
+         auditTrail(incidentId: $id) { version } }`,
+      { id: changed },
+      KEYS.auditor,
+    );
+    expect(answer).toMatchObject({
+      data: {
+        verifyIncidentIntegrity: { valid: false, firstBrokenVersion: 1 },
+        auditTrail: [{ version: 1 }],
+      },
+    });
+    expect(answer.errors).toBeUndefined();
+  });
 });

@@ -447,6 +447,30 @@ describe('the operator CLI', () => {
       );
     });
 
+    test('replay of a stream whose data was changed beyond what the ledger writes still prints it, and the break', () => {
+      const [incidentId] = history.incidentIds;
+      const changed = join(dir, 'declaration-without-services');
+      cpSync(dataDir, changed, { recursive: true });
+      tamper(join(changed, 'events.db'), (db) =>
+        db
+          .prepare(
+            "UPDATE events SET data = json_remove(data, '$.services') WHERE stream_id = ? AND stream_version = 1",
+          )
+          .run(victim),
+      );
+
+      const replayed = runIn(changed, 'replay', incidentId);
+
+      expect(replayed.status).toBe(1);
+      expect(replayed.stdout).toMatch(
+        /#1 +\S+ +\S+: IncidentDeclared \(its data is not as the ledger writes it\)\n/,
+      );
+      expect(replayed.stdout.split('\n').slice(2)).toEqual(
+        run('replay', incidentId).stdout.split('\n').slice(2),
+      );
+      expect(replayed.stderr).toMatch(new RegExp(`^BROKEN: stream ${victim}, version 1: `));
+    });
+
     test.each([
       ['--incident', () => history.incidentIds[0]],
       ['--all', () => undefined],

@@ -18,7 +18,12 @@ export class IncidentStreams {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async load(incidentId: string): Promise<LoadedIncident> {
-    const events = await this.store.readStream(incidentStreamId(incidentId));
+    const events = await this.events(incidentId);
     return { state: events.reduce(evolveStored, initialIncidentState()), events };
+  }
+
+  /** The stream's events as stored, not replayed: what auditors check, tampered ones included. */
+  events(incidentId: string): Promise<StoredEvent[]> {
+    return this.store.readStream(incidentStreamId(incidentId));
   }
 }

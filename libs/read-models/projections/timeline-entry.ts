@@ -53,8 +53,22 @@ export function shownTo(
 ): { description: string; data: Record<string, unknown> } {
   const shownData = audience === 'PUBLIC' ? publicData(type, data) : data;
   const event = asIncidentEvent({ type, data: shownData });
-  const description = event === null ? `${type} (not described by this release)` : describe(event);
-  return { description, data: shownData };
+  return {
+    description: event === null ? `${type} (not described by this release)` : describedOrNot(event),
+    data: shownData,
+  };
+}
+
+/**
+ * The event's sentence; a note when its data is not what the ledger writes (a store changed outside
+ * it, which `verify` reports): the history around it stays readable.
+ */
+function describedOrNot(event: RecordedIncidentEvent): string {
+  try {
+    return describe(event);
+  } catch {
+    return `${event.type} (its data is not as the ledger writes it)`;
+  }
 }
 
 /** What happened, in a sentence, from the event's data (the fields a PUBLIC entry shows suffice). */
