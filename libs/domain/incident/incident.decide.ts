@@ -37,6 +37,7 @@
  *   workaround-needs-description    blank description
  *   workaround-already-offered      a workaroundId already used (withdrawn ones included)
  *   workaround-not-active           withdrawing a workaround never offered or already withdrawn
+ *   workaround-withdrawal-before-offer  withdrawing a workaround at an occurredAt earlier than its offer
  *   incident-already-mitigated      a second mitigation in the same open period
  *   mitigation-before-reopening     mitigating at an occurredAt earlier than the reopening that began
  *                                   the open period
@@ -59,15 +60,21 @@
  *   duplicate-contributing-factor   a contributing factor listed twice
  *   root-cause-revision-needs-reason  blank reason for a revision
  *   root-cause-unchanged            a revision that restates the current analysis
+ *   root-cause-revision-out-of-order  revising a root cause at an occurredAt earlier than its
+ *                                   identification or its latest revision
  *   measure-already-planned         a measureId already used
  *   measure-needs-title             blank title
  *   measure-needs-owner             blank owner
  *   measure-due-date-must-be-later  a due date not later than the moment it is planned
+ *   measure-before-root-cause       planning a measure for a root cause at an occurredAt earlier than
+ *                                   that root cause's identification
  *   measure-not-found               start, complete or cancel a measure never planned
  *   measure-already-started         starting a measure in progress
  *   measure-already-finished        start, complete or cancel a completed or cancelled measure
  *   measure-needs-evidence          completing without evidence
  *   measure-cancellation-needs-reason  cancelling without a reason
+ *   measure-step-out-of-order       starting, completing or cancelling a measure at an occurredAt
+ *                                   earlier than its plan or its start
  *   postmortem-already-published    a second PublishPostmortem
  *   postmortem-needs-summary        blank summary
  *   postmortem-needs-customer-impact  blank customer impact
@@ -106,9 +113,15 @@
  * is not backdated before the latest one; a status update not before the latest status change, and
  * one that changes the status not before the latest status update either; a mitigation not before
  * the reopening; a resolution not before an entry of its open period that the metrics measure
- * against it (an equal instant is in order). The other entries (acknowledgement, roles, service
- * impacts, notes, workarounds, root causes, measures, and status updates that keep the status, among
- * themselves) stay free to be backdated down to the start: a scribe enters the timeline afterwards.
+ * against it (an equal instant is in order). Nor does an entry about an item (a workaround, a root
+ * cause, a preventive measure) come before the item's own latest dated entry: a withdrawal not
+ * before the offer, a revision not before the identification or the latest revision, a measure's
+ * start, completion or cancellation not before its plan or its start, and a measure planned for a
+ * root cause not before that root cause's identification; else the timeline would tell of an item
+ * before it existed, or in another order than the one its state was folded in. The other entries
+ * (acknowledgement, roles, service impacts, notes, offering workarounds, identifying root causes,
+ * planning measures, and status updates that keep the status, among themselves) stay free to be
+ * backdated down to the start: a scribe enters the timeline afterwards.
  *
  * Where the brief was silent:
  * - Text is stored trimmed; optional text that is blank is stored as null.
@@ -395,14 +408,16 @@ function decideAtAnyTime(command: AnyTimeCommand, state: IncidentState): Inciden
     case 'StartPreventiveMeasure':
       return startPreventiveMeasure(command, state);
     case 'CompletePreventiveMeasure': {
-      const { measureId } = unfinishedMeasure(state, command.data.measureId);
+      const measure = unfinishedMeasure(state, command.data.measureId);
       const evidence = requiredText(command.data.evidence, 'measure-needs-evidence', 'The evidence');
-      return [{ type: 'PreventiveMeasureCompleted', data: { measureId, evidence } }];
+      notBackdatedBefore(command.metadata, 'measure-step-out-of-order', measureSteps(measure));
+      return [{ type: 'PreventiveMeasureCompleted', data: { measureId: measure.measureId, evidence } }];
     }
     case 'CancelPreventiveMeasure': {
-      const { measureId } = unfinishedMeasure(state, command.data.measureId);
+      const measure = unfinishedMeasure(state, command.data.measureId);
       const reason = requiredText(command.data.reason, 'measure-cancellation-needs-reason', 'The reason');
-      return [{ type: 'PreventiveMeasureCancelled', data: { measureId, reason } }];
+      notBackdatedBefore(command.metadata, 'measure-step-out-of-order', measureSteps(measure));
+      return [{ type: 'PreventiveMeasureCancelled', data: { measureId: measure.measureId, reason } }];
     }
     default: {
       const unknown: never = command;
@@ -681,7 +696,7 @@ function offerWorkaround({ data }: OfferWorkaround, state: IncidentState): Incid
   return [{ type: 'WorkaroundOffered', data: { workaroundId: data.workaroundId, description } }];
 }
 
-function withdrawWorkaround({ data }: WithdrawWorkaround, state: IncidentState): IncidentEvent[] {
+function withdrawWorkaround({ data, metadata }: WithdrawWorkaround, state: IncidentState): IncidentEvent[] {
   const workaround = state.workarounds.find((offered) => offered.workaroundId === data.workaroundId);
   if (workaround === undefined || workaround.withdrawnAt !== null) {
     throw new RuleViolation(
@@ -691,6 +706,10 @@ function withdrawWorkaround({ data }: WithdrawWorkaround, state: IncidentState):
         : `Workaround ${data.workaroundId} was withdrawn at ${workaround.withdrawnAt}`,
     );
   }
+  // Earlier, the public timeline would tell of the withdrawal before the offer.
+  notBackdatedBefore(metadata, 'workaround-withdrawal-before-offer', [
+    [workaround.offeredAt, `the offer of workaround ${workaround.workaroundId}`],
+  ]);
   return [
     {
       type: 'WorkaroundWithdrawn',
@@ -769,7 +788,7 @@ function identifyRootCause({ data }: IdentifyRootCause, state: IncidentState): I
   ];
 }
 
-function reviseRootCause({ data }: ReviseRootCause, state: IncidentState): IncidentEvent[] {
+function reviseRootCause({ data, metadata }: ReviseRootCause, state: IncidentState): IncidentEvent[] {
   const current = existingRootCause(state, data.rootCauseId);
   const analysis = rootCauseAnalysis(data);
   const reason = requiredText(data.reason, 'root-cause-revision-needs-reason', 'The reason for the revision');
@@ -780,6 +799,11 @@ function reviseRootCause({ data }: ReviseRootCause, state: IncidentState): Incid
   ) {
     throw new RuleViolation('root-cause-unchanged', `The revision restates root cause ${data.rootCauseId}`);
   }
+  // The state's analysis is the revision recorded last; the timeline's, the one latest in the world's order.
+  notBackdatedBefore(metadata, 'root-cause-revision-out-of-order', [
+    [current.identifiedAt, `the identification of root cause ${current.rootCauseId}`],
+    [current.revisedAt, `the latest revision of root cause ${current.rootCauseId}`],
+  ]);
   return [{ type: 'RootCauseRevised', data: { rootCauseId: data.rootCauseId, ...analysis, reason } }];
 }
 
@@ -811,7 +835,12 @@ function planPreventiveMeasure(
     );
   }
   const rootCauseId = optionalText(data.rootCauseId);
-  if (rootCauseId !== null) existingRootCause(state, rootCauseId);
+  if (rootCauseId !== null) {
+    const { identifiedAt } = existingRootCause(state, rootCauseId);
+    notBackdatedBefore(metadata, 'measure-before-root-cause', [
+      [identifiedAt, `the identification of root cause ${rootCauseId}`],
+    ]);
+  }
   return [
     {
       type: 'PreventiveMeasurePlanned',
@@ -843,7 +872,21 @@ function unfinishedMeasure(state: IncidentState, measureId: string): PreventiveM
   return measure;
 }
 
-function startPreventiveMeasure({ data }: StartPreventiveMeasure, state: IncidentState): IncidentEvent[] {
+/**
+ * The dated steps of an unfinished measure: a start, completion or cancellation does not come before
+ * them (a finished measure takes no more steps).
+ */
+function measureSteps(measure: PreventiveMeasure): EarlierEntry[] {
+  return [
+    [measure.plannedAt, `the plan of preventive measure ${measure.measureId}`],
+    [measure.startedAt, `the start of preventive measure ${measure.measureId}`],
+  ];
+}
+
+function startPreventiveMeasure(
+  { data, metadata }: StartPreventiveMeasure,
+  state: IncidentState,
+): IncidentEvent[] {
   const measure = unfinishedMeasure(state, data.measureId);
   if (measure.status === 'IN_PROGRESS') {
     throw new RuleViolation(
@@ -851,6 +894,7 @@ function startPreventiveMeasure({ data }: StartPreventiveMeasure, state: Inciden
       `Preventive measure ${data.measureId} started at ${measure.startedAt}`,
     );
   }
+  notBackdatedBefore(metadata, 'measure-step-out-of-order', measureSteps(measure));
   return [{ type: 'PreventiveMeasureStarted', data: { measureId: measure.measureId } }];
 }
 

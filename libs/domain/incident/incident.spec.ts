@@ -703,6 +703,27 @@ describe('incident', () => {
       given([...incident, offered, withdrawn])
         .when(withdraw('w-1'))
         .thenThrows('workaround-not-active'));
+
+    describe('backdated', () => {
+      const offeredLate = recorded(
+        { type: 'WorkaroundOffered', data: { workaroundId: 'w-1', description: 'Pay by invoice' } },
+        minutesAfterStart(60),
+      );
+      const withdrawAt = (occurredAt: string): IncidentCommand => ({
+        ...withdraw('w-1'),
+        metadata: metadata(occurredAt),
+      });
+
+      it('refuses to withdraw a workaround at an occurredAt earlier than its offer', () =>
+        given([...incident, offeredLate])
+          .when(withdrawAt(minutesAfterStart(30)))
+          .thenThrows('workaround-withdrawal-before-offer'));
+
+      it('withdraws a workaround at the very moment of its offer', () =>
+        given([...incident, offeredLate])
+          .when(withdrawAt(minutesAfterStart(60)))
+          .then([{ type: 'WorkaroundWithdrawn', data: { workaroundId: 'w-1', reason: null } }]));
+    });
   });
 
   describe('MitigateIncident', () => {

@@ -364,6 +364,66 @@ describe('incident after the outage', () => {
       given([...resolvedIncident(), rootCauseIdentified])
         .when(revise({ description: '' }))
         .thenThrows('root-cause-needs-description'));
+
+    describe('backdated', () => {
+      const reviseAt = (occurredAt: string, trigger = 'Deploy 4712') =>
+        command(
+          'ReviseRootCause',
+          {
+            rootCauseId: 'rc-1',
+            ...analysis,
+            contributingFactors: [...analysis.contributingFactors],
+            trigger,
+            reason: 'The deploy was 4712',
+          },
+          occurredAt,
+        );
+      const revised = recorded(
+        {
+          type: 'RootCauseRevised',
+          data: {
+            rootCauseId: 'rc-1',
+            ...analysis,
+            contributingFactors: [...analysis.contributingFactors],
+            trigger: 'Deploy 4712',
+            reason: 'The deploy was 4712',
+          },
+        },
+        minutesAfterStart(80),
+      );
+      const revision = (trigger: string): IncidentEvent[] => [
+        {
+          type: 'RootCauseRevised',
+          data: {
+            rootCauseId: 'rc-1',
+            ...analysis,
+            contributingFactors: [...analysis.contributingFactors],
+            trigger,
+            reason: 'The deploy was 4712',
+          },
+        },
+      ];
+
+      it('refuses a revision at an occurredAt earlier than the identification', () =>
+        given([...openIncident(), rootCauseIdentified])
+          .when(reviseAt(minutesAfterStart(30)))
+          .thenThrows('root-cause-revision-out-of-order'));
+
+      it('revises at the very moment of the identification', () =>
+        given([...openIncident(), rootCauseIdentified])
+          .when(reviseAt(minutesAfterStart(40)))
+          .then(revision('Deploy 4712')));
+
+      it('refuses a revision at an occurredAt earlier than the latest revision', () =>
+        given([...resolvedIncident(), rootCauseIdentified, revised])
+          .when(reviseAt(minutesAfterStart(70), 'Deploy 4713'))
+          .thenThrows('root-cause-revision-out-of-order'));
+
+      it('revises at the very moment of the latest revision', () =>
+        given([...resolvedIncident(), rootCauseIdentified, revised])
+          .when(reviseAt(minutesAfterStart(80), 'Deploy 4713'))
+          .then(revision('Deploy 4713')));
+    });
   });
 
   describe('preventive measures', () => {
@@ -511,6 +571,77 @@ describe('incident after the outage', () => {
 
     it('needs a reason to cancel', () =>
       given(planned).when(cancel('')).thenThrows('measure-cancellation-needs-reason'));
+
+    describe('backdated', () => {
+      const plannedFor = (rootCauseId: string) => ({
+        type: 'PreventiveMeasurePlanned' as const,
+        data: {
+          measureId: 'pm-1',
+          title: 'Review migrations',
+          kind: 'PREVENT' as const,
+          owner: 'dora',
+          dueDate: '2024-05-08T10:00:00.000Z',
+          priority: 'P2' as const,
+          rootCauseId,
+        },
+      });
+
+      it('refuses to plan a measure for a root cause at an occurredAt earlier than its identification', () =>
+        given(withCause)
+          .when(plan({}, minutesAfterStart(30)))
+          .thenThrows('measure-before-root-cause'));
+
+      it('plans a measure for a root cause at the very moment of its identification', () =>
+        given(withCause)
+          .when(plan({}, minutesAfterStart(40)))
+          .then([plannedFor('rc-1')]));
+
+      // measurePlanned() is at minute 90, measureStarted at minute 100.
+      const startAt = (occurredAt: string) =>
+        command('StartPreventiveMeasure', { measureId: 'pm-1' }, occurredAt);
+      const completeAt = (occurredAt: string) =>
+        command('CompletePreventiveMeasure', { measureId: 'pm-1', evidence: 'PR 12' }, occurredAt);
+      const cancelAt = (occurredAt: string) =>
+        command('CancelPreventiveMeasure', { measureId: 'pm-1', reason: 'Superseded' }, occurredAt);
+      const step = (type: string): IncidentEvent[] => {
+        switch (type) {
+          case 'StartPreventiveMeasure':
+            return [{ type: 'PreventiveMeasureStarted', data: { measureId: 'pm-1' } }];
+          case 'CompletePreventiveMeasure':
+            return [{ type: 'PreventiveMeasureCompleted', data: { measureId: 'pm-1', evidence: 'PR 12' } }];
+          default:
+            return [
+              { type: 'PreventiveMeasureCancelled', data: { measureId: 'pm-1', reason: 'Superseded' } },
+            ];
+        }
+      };
+
+      it.each(byType([startAt, completeAt, cancelAt].map((at) => at(minutesAfterStart(80)))))(
+        '%s refuses an occurredAt earlier than the plan',
+        (_type, c) => given(planned).when(c).thenThrows('measure-step-out-of-order'),
+      );
+
+      it.each(byType([startAt, completeAt, cancelAt].map((at) => at(minutesAfterStart(90)))))(
+        '%s accepts the very moment of the plan',
+        (type, c) => given(planned).when(c).then(step(type)),
+      );
+
+      it.each(byType([completeAt, cancelAt].map((at) => at(minutesAfterStart(95)))))(
+        '%s refuses an occurredAt earlier than the start',
+        (_type, c) =>
+          given([...planned, measureStarted])
+            .when(c)
+            .thenThrows('measure-step-out-of-order'),
+      );
+
+      it.each(byType([completeAt, cancelAt].map((at) => at(minutesAfterStart(100)))))(
+        '%s accepts the very moment of the start',
+        (type, c) =>
+          given([...planned, measureStarted])
+            .when(c)
+            .then(step(type)),
+      );
+    });
   });
 
   describe('PublishPostmortem', () => {
