@@ -183,6 +183,22 @@ describe('SqliteEventStore', () => {
       raw.close();
     });
 
+    test('an event whose data is not JSON (changed outside the ledger) is named by the reads that meet it', async () => {
+      await store.appendToStream('a', [newEvent(), newEvent()], 'no-stream');
+      const raw = new Database(file);
+      raw
+        .prepare(`UPDATE events SET data = '{"summary": "cut' WHERE stream_id = 'a' AND stream_version = 2`)
+        .run();
+      raw.close();
+      const named = {
+        name: 'MalformedEventError',
+        message: `${file}: the event at position 2 (stream a, version 2) holds data that is not JSON: the file was changed outside the ledger`,
+      };
+
+      await expect(store.readAll(null, 10)).rejects.toMatchObject(named);
+      await expect(store.readStream('a')).rejects.toMatchObject(named);
+    });
+
     test('a file with a newer schema version is refused', async () => {
       await store.close();
       const raw = new Database(file);

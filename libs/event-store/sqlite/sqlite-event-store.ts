@@ -75,6 +75,22 @@ type Outcome = { result: AppendResult } | { error: unknown };
  * handed out in commit order, and a reader never sees a position before a smaller one that
  * commits later: the log readers see is strictly increasing with no gaps.
  */
+/** An event whose data is not JSON: the ledger never writes one, so the file was changed outside it. */
+export class MalformedEventError extends Error {
+  constructor(
+    readonly file: string,
+    readonly position: bigint,
+    readonly streamId: string,
+    readonly version: number,
+  ) {
+    super(
+      `${file}: the event at position ${position} (stream ${streamId}, version ${version}) holds data ` +
+        'that is not JSON: the file was changed outside the ledger',
+    );
+    this.name = 'MalformedEventError';
+  }
+}
+
 export class SqliteEventStore implements EventStore {
   private queue: PendingAppend[] = [];
   /** The scheduled flush, which close() waits for; null when the queue is empty. */
@@ -177,11 +193,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(streamId: string, fromVersion = 1): Promise<StoredEvent[]> {
-    return this.selectStream.all(streamId, fromVersion).map(parseEvent);
+    return this.events(() => this.selectStream.all(streamId, fromVersion));
   }
 
   async readAll(afterPosition: bigint | null, limit: number): Promise<StoredEvent[]> {
-    return this.selectAll.all(afterPosition ?? 0n, limit).map(parseEvent);
+    return this.events(() => this.selectAll.all(afterPosition ?? 0n, limit));
   }
 
   /**
@@ -218,7 +234,27 @@ export class SqliteEventStore implements EventStore {
 
   /** Keys are unique per append (a reuse is refused), so these are all that append's events. */
   async findByIdempotencyKey(idempotencyKey: string): Promise<StoredEvent[]> {
-    return this.selectByKey.all(idempotencyKey).map(parseEvent);
+    return this.events(() => this.selectByKey.all(idempotencyKey));
+  }
+
+  /**
+   * The rows `select` reads, as events. SQLite refuses a whole read over one row whose data is not
+   * JSON (the ledger never writes one: the file was changed outside it): the error names that row.
+   */
+  private events(select: () => unknown[]): StoredEvent[] {
+    try {
+      return select().map(parseEvent);
+    } catch (error) {
+      if ((error as Error).message !== 'malformed JSON') throw error;
+      const row = this.db
+        .prepare(
+          `SELECT global_position AS position, stream_id AS streamId, stream_version AS version
+           FROM events WHERE NOT json_valid(data) ORDER BY global_position LIMIT 1`,
+        )
+        .get() as { position: bigint; streamId: string; version: number } | undefined;
+      if (row === undefined) throw error;
+      throw new MalformedEventError(this.db.name, row.position, row.streamId, row.version);
+    }
   }
 
   async ping(): Promise<void> {
