@@ -62,10 +62,15 @@ describe('concurrent commands and retries', () => {
       expect(result.data!.postStatusUpdate.position).toBe(first.data!.postStatusUpdate.position);
     }
     expect((await versions(id)).version).toBe(2);
+    // The first result whole, incident included: not the incident as later requests made it.
+    await server.graphql(POST, update(id, 9, { status: 'MONITORING' }));
+    const later = await server.graphql(POST, input);
+    expect(later.errors).toBeUndefined();
+    expect(later.data!.postStatusUpdate).toEqual(first.data!.postStatusUpdate);
 
     const reused = await server.graphql(POST, update(id, 2, { idempotencyKey: `retry-${id}` }));
     expect(reused.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
-    expect((await versions(id)).version).toBe(2);
+    expect((await versions(id)).version).toBe(4);
 
     // An empty key is refused rather than stored (it was read as no key, then every later "" hung).
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -75,7 +80,7 @@ describe('concurrent commands and retries', () => {
         extensions: { code: 'BAD_USER_INPUT' },
       });
     }
-    expect((await versions(id)).version).toBe(2);
+    expect((await versions(id)).version).toBe(4);
   });
 
   test('a declaration retried with its idempotency key declares one incident', async () => {

@@ -27,9 +27,12 @@ export interface ExecutionOptions {
 export interface ExecutionResult<State extends StreamState = StreamState> {
   /** The incident's or maintenance's id (the stream id without its prefix). */
   id: string;
+  /** The state after the command; on a replayed idempotency key, after the first request's. */
   state: State;
   version: number;
   position: bigint;
+  /** On a replayed idempotency key: the stream's events up to the first request's result; else null. */
+  replayed: StoredEvent[] | null;
 }
 
 export class ExecuteStreamCommand {
@@ -102,16 +105,11 @@ export class ExecuteStreamCommandHandler implements ICommandHandler<ExecuteStrea
       (current, event) => streamType.decider.evolve(current, { ...event, occurredAt, actor }),
       state,
     );
-    return { id, state: newState, version: nextVersion, position };
+    return { id, state: newState, version: nextVersion, position, replayed: null };
   }
 
   private async load(streamType: StreamType, id: string): Promise<StreamState> {
-    const events = await this.store.readStream(streamType.streamId(id));
-    return events.reduce(
-      (state, { type, data, occurredAt, actor }) =>
-        streamType.decider.evolve(state, { type, data, occurredAt, actor }),
-      streamType.decider.initialState(),
-    );
+    return fold(streamType, await this.store.readStream(streamType.streamId(id)));
   }
 
   /** The answer the first request with this idempotency key got, or null if the key is new. */
@@ -129,11 +127,22 @@ export class ExecuteStreamCommandHandler implements ICommandHandler<ExecuteStrea
       });
     }
     const id = last.streamId.slice(streamType.streamId('').length);
+    // The first result whole: the stream as that request left it, not as later ones made it.
+    const replayed = (await this.store.readStream(last.streamId)).slice(0, last.streamVersion);
     return {
       id,
-      state: await this.load(streamType, id),
+      state: fold(streamType, replayed),
       version: last.streamVersion,
       position: last.globalPosition,
+      replayed,
     };
   }
+}
+
+function fold(streamType: StreamType, events: readonly StoredEvent[]): StreamState {
+  return events.reduce(
+    (state, { type, data, occurredAt, actor }) =>
+      streamType.decider.evolve(state, { type, data, occurredAt, actor }),
+    streamType.decider.initialState(),
+  );
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { recordExtrasOf } from '../../../libs/audit/index.js';
 import { ConsistencyTimeoutError } from '../../../libs/read-models/index.js';
 import type { IncidentCommand, IncidentState } from '../../../libs/domain/index.js';
 import type { Principal } from '../auth/api-key-ring.js';
@@ -46,12 +47,18 @@ export class IncidentMutations {
    * The payload's incident from the read models, once they include what was just written, so that
    * the payload and every later read of this request agree. If they lag more than the consistency
    * timeout, the write side's state answers instead: the command is done and must not look failed.
+   * A replayed idempotency key answers the incident as the first request left it, as incidentAsOf
+   * would show it at that version.
    */
   private async consistentIncident(
     context: LedgerContext,
     result: ExecutionResult<IncidentState>,
   ): Promise<Incident> {
     requireConsistency(context, result.position);
+    if (result.replayed !== null) {
+      const { recordedAt } = result.replayed[result.replayed.length - 1];
+      return toIncidentView({ ...result.state, ...recordExtrasOf(result.replayed) }, recordedAt);
+    }
     const now = new Date().toISOString();
     try {
       const record = (await this.reads.queries(context)).incident(result.id);

@@ -135,7 +135,7 @@ export class Incident {
 export class IncidentPayload {
   @Field(() => Incident, {
     description:
-      'The incident as it is now (at least as of `position`; later, on a replayed idempotency key).',
+      'The incident after this mutation (as it is now, at least as of `position`); on a replayed idempotency key, as the first request left it.',
   })
   incident!: Incident;
   @Field(() => Int, {
