@@ -184,6 +184,15 @@ describe('an incident through its customer-facing lifecycle, over HTTP', () => {
     expect(await minutes()).toEqual([60, 60]);
   });
 
+  test("an occurredAt a little ahead of the server's clock (a fast client clock) is taken as now", async () => {
+    const before = new Date().toISOString();
+    const { payload } = await declareIncident(server, {
+      occurredAt: new Date(Date.now() + 30_000).toISOString(),
+    });
+    expect(payload.incident.startedAt >= before).toBe(true);
+    expect(payload.incident.startedAt <= new Date().toISOString()).toBe(true);
+  });
+
   test('an unknown incident is null, and acting on it is NOT_FOUND', async () => {
     const unknown = '6f1d2c3b-0000-4000-8000-000000000000';
     const query = await server.graphql(`query($id: ID!) { incident(id: $id) { id } }`, { id: unknown });

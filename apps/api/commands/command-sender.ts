@@ -30,10 +30,14 @@ export class CommandSender {
     body: Pick<Command, 'type' | 'data'>,
   ): Promise<ExecutionResult<State>> {
     const { mutation, id, input, principal, context } = request;
-    const now = new Date().toISOString();
+    const now = new Date();
     const command = {
       ...body,
-      metadata: { actor: principal.actor, now, occurredAt: input.occurredAt?.toISOString() ?? now },
+      metadata: {
+        actor: principal.actor,
+        now: now.toISOString(),
+        occurredAt: occurredAtOf(input.occurredAt, now),
+      },
     } as Command;
     const result = await this.commandBus.execute<ExecuteStreamCommand, ExecutionResult<State>>(
       new ExecuteStreamCommand(streamType as unknown as StreamType, id, command, {
@@ -46,6 +50,19 @@ export class CommandSender {
     if (!result.state.exists) throw new NotFoundError(`${streamType.label} ${result.id} does not exist`);
     return result;
   }
+}
+
+/**
+ * How far ahead of the server's clock a client's may run: an occurredAt up to this far in the
+ * future is taken as now (a time picker's "now" on a slightly fast clock); further, the domain
+ * refuses it (occurred-at-in-future).
+ */
+export const CLOCK_SKEW_TOLERANCE_MS = 60_000;
+
+function occurredAtOf(given: Date | undefined, now: Date): string {
+  if (given === undefined) return now.toISOString();
+  const ahead = given.getTime() - now.getTime();
+  return ahead > 0 && ahead <= CLOCK_SKEW_TOLERANCE_MS ? now.toISOString() : given.toISOString();
 }
 
 /** Identifies a request for idempotency: same mutation, same caller, same input (the key aside). */
