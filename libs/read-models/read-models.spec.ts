@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   INCIDENT_EVENT_TYPES,
@@ -592,6 +593,28 @@ describe("the read models' file in a data directory", () => {
 
     expect(readModels.file).toBe(join(dataDir, 'read-models.db'));
     expect(existsSync(readModels.file)).toBe(true);
+  });
+
+  test('an event the ledger never writes stops the projection with its position, stream and version', async () => {
+    const store = SqliteEventStore.open(join(dir, 'changed', 'events.db'));
+    const incidentId = randomUUID();
+    await execute(store, incidentId, declareCommand(incidentId, 10, 'Search is slow'));
+    // Changed outside the ledger: a declaration without its services.
+    const raw = new Database(join(dir, 'changed', 'events.db'));
+    raw.prepare("UPDATE events SET data = json_remove(data, '$.services')").run();
+    raw.close();
+    const readModels = openReadModels(join(dir, 'changed'));
+
+    await expect(rebuild(store, readModels.db)).rejects.toMatchObject({
+      name: 'UnprojectableEventError',
+      message: expect.stringMatching(
+        new RegExp(
+          `^The IncidentDeclared at position 1 \\(stream incident-${incidentId}, version 1\\) does not project: `,
+        ),
+      ),
+    });
+    readModels.close();
+    await store.close();
   });
 
   test('is damaged when SQLite cannot read it; missing or sound, it is not', () => {

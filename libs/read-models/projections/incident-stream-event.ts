@@ -11,6 +11,22 @@ export interface IncidentStreamEvent {
   event: RecordedIncidentEvent | null;
 }
 
+/**
+ * An event that does not project: its data is not what the ledger writes (the store was changed
+ * outside it, which `verify` reports). Named, so that the operator finds it in the log.
+ */
+export class UnprojectableEventError extends Error {
+  constructor(stored: StoredEvent, cause: unknown) {
+    super(
+      `The ${stored.type} at position ${stored.globalPosition} (stream ${stored.streamId}, version ` +
+        `${stored.streamVersion}) does not project: ${(cause as Error)?.message ?? String(cause)}. ` +
+        'The ledger never writes such an event: was the event store changed outside it? (`verify`)',
+      { cause },
+    );
+    this.name = 'UnprojectableEventError';
+  }
+}
+
 /** What the read models apply, in the log's order, in one transaction. */
 export interface Projection {
   apply(events: readonly IncidentStreamEvent[]): void;

@@ -2,7 +2,11 @@ import type Database from 'better-sqlite3';
 import { evolve, initialIncidentState, type IncidentState } from '../../domain/index.js';
 import type { StoredEvent } from '../../event-store/index.js';
 import { endsTimeToMitigate, type IncidentRecord } from '../read-model.types.js';
-import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
+import {
+  UnprojectableEventError,
+  type IncidentStreamEvent,
+  type Projection,
+} from './incident-stream-event.js';
 
 /**
  * One row per incident: its IncidentRecord, folded with the domain's own `evolve` so that the
@@ -52,7 +56,11 @@ export class IncidentsProjection implements Projection {
         if (incident === undefined) continue;
         this.folding.set(incidentId, incident);
       }
-      incident.state = evolve(incident.state, event);
+      try {
+        incident.state = evolve(incident.state, event);
+      } catch (error) {
+        throw new UnprojectableEventError(stored, error);
+      }
       // The latest occurredAt, not the last one recorded: a backdated entry does not make the
       // incident look less recently updated.
       if (occurredMs > incident.lastUpdatedMs) {
