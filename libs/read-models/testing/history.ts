@@ -163,7 +163,8 @@ function nextCommand(
   }
   // Some entries are written after the fact: anywhere between the start (the resolution, for
   // what comes after it) and now; those the rules keep in order (severity, status, estimate,
-  // mitigation, resolution), after the latest entry they are ordered by.
+  // mitigation, resolution), after the latest entry they are ordered by; those about an item (a
+  // workaround, a root cause, a preventive measure), also after the item's own latest dated entry.
   const backdatedBy = random() < 0.15 ? random() : null;
   const actor = pick(ACTORS);
   // Up to `now`, not the clock: a clock read later could land after `now`, in the future the domain refuses.
@@ -173,8 +174,11 @@ function nextCommand(
       backdatedBy === null ? now : new Date(from + backdatedBy * (Date.parse(now) - from)).toISOString(),
     now,
   });
-  const metadata = metadataFrom(Date.parse(state.resolvedAt ?? state.startedAt!));
-  if (random() < 0.15) return analysisCommand(state, metadata, random, pick);
+  /** Not before the start (the resolution, once resolved), nor before any of `entries` (null: none). */
+  const metadataAfter = (...entries: (string | null)[]): CommandMetadata =>
+    metadataFrom(latestAt(state.resolvedAt ?? state.startedAt, ...entries));
+  const metadata = metadataAfter();
+  if (random() < 0.15) return analysisCommand(state, metadataAfter, random, pick);
   if (state.resolvedAt !== null) return afterResolutionCommand(metadata, random, pick);
   const orderedMetadata = metadataFrom(latestOrderedEntryAt(state));
   const roll = random();
@@ -228,18 +232,21 @@ function nextCommand(
         },
         metadata: orderedMetadata,
       };
-    case 7:
-      return active.length > 0 && random() < 0.5
-        ? {
-            type: 'WithdrawWorkaround',
-            data: { workaroundId: pick(active).workaroundId, reason: null },
-            metadata,
-          }
-        : {
-            type: 'OfferWorkaround',
-            data: { workaroundId: uuid(random), description: 'Use the mobile app meanwhile' },
-            metadata,
-          };
+    case 7: {
+      if (active.length > 0 && random() < 0.5) {
+        const { workaroundId, offeredAt } = pick(active);
+        return {
+          type: 'WithdrawWorkaround',
+          data: { workaroundId, reason: null },
+          metadata: metadataAfter(offeredAt),
+        };
+      }
+      return {
+        type: 'OfferWorkaround',
+        data: { workaroundId: uuid(random), description: 'Use the mobile app meanwhile' },
+        metadata,
+      };
+    }
     case 8:
       return state.mitigatedAt === null
         ? { type: 'MitigateIncident', data: { summary: 'Traffic shifted' }, metadata: orderedMetadata }
@@ -255,17 +262,21 @@ function nextCommand(
  */
 function latestOrderedEntryAt(state: IncidentState): number {
   const { startedAt, severitySince, statusSince, latestStatusUpdateAt, estimateGivenAt, mitigatedAt } = state;
-  return Math.max(
-    ...[startedAt, severitySince, statusSince, latestStatusUpdateAt, estimateGivenAt, mitigatedAt]
-      .filter((at) => at !== null)
-      .map((at) => Date.parse(at)),
-  );
+  return latestAt(startedAt, severitySince, statusSince, latestStatusUpdateAt, estimateGivenAt, mitigatedAt);
 }
 
-/** Root causes and preventive measures: allowed open or resolved. */
+/** The latest of the instants (null: none; at least one is not), in milliseconds. */
+function latestAt(...instants: (string | null)[]): number {
+  return Math.max(...instants.filter((at) => at !== null).map((at) => Date.parse(at)));
+}
+
+/**
+ * Root causes and preventive measures: allowed open or resolved. `metadataAfter` dates a command
+ * not before the start (the resolution, once resolved) nor before the given entries of its item.
+ */
 function analysisCommand(
   state: IncidentState,
-  metadata: CommandMetadata,
+  metadataAfter: (...entries: (string | null)[]) => CommandMetadata,
   random: () => number,
   pick: <T>(items: readonly T[]) => T,
 ): IncidentCommand | null {
@@ -282,16 +293,21 @@ function analysisCommand(
   );
   switch (Math.floor(random() * 4)) {
     case 0:
-      return { type: 'IdentifyRootCause', data: { rootCauseId: uuid(random), ...analysis }, metadata };
+      return {
+        type: 'IdentifyRootCause',
+        data: { rootCauseId: uuid(random), ...analysis },
+        metadata: metadataAfter(),
+      };
     case 1:
       return rootCause === undefined
         ? null
         : {
             type: 'ReviseRootCause',
             data: { rootCauseId: rootCause.rootCauseId, reason: 'Deeper analysis', ...analysis },
-            metadata,
+            metadata: metadataAfter(rootCause.identifiedAt, rootCause.revisedAt),
           };
-    case 2:
+    case 2: {
+      const metadata = metadataAfter(rootCause?.identifiedAt ?? null);
       return {
         type: 'PlanPreventiveMeasure',
         data: {
@@ -306,9 +322,11 @@ function analysisCommand(
         },
         metadata,
       };
+    }
     default: {
       if (measure === undefined) return null;
       const { measureId } = measure;
+      const metadata = metadataAfter(measure.plannedAt, measure.startedAt);
       if (measure.status === 'PLANNED')
         return { type: 'StartPreventiveMeasure', data: { measureId }, metadata };
       return random() < 0.7
