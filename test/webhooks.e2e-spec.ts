@@ -271,6 +271,32 @@ describe('webhooks', () => {
     expect(await webhookEvents()).toBe(eventsBefore);
   });
 
+  test('a registration retried with its idempotency key registers one webhook; the key reused otherwise is refused', async () => {
+    const input = {
+      url: 'https://hooks.example.com/retried',
+      secret: SECRET,
+      idempotencyKey: 'register-retried',
+    };
+    const answers = await Promise.all([1, 2, 3].map(() => server.graphql(REGISTER, { input }, KEYS.admin)));
+    expect(answers.map((answer) => answer.errors)).toEqual([undefined, undefined, undefined]);
+    const [first] = answers;
+    for (const answer of answers) expect(answer.data).toEqual(first.data);
+    const listed = (await server.graphql('{ webhooks { id url } }', {}, KEYS.auditor)).data!.webhooks;
+    expect(listed.filter((webhook: { url: string }) => webhook.url === input.url)).toHaveLength(1);
+
+    for (const other of [
+      { ...input, url: 'https://hooks.example.com/elsewhere' },
+      // The secret is not in the log; the one kept for the webhook tells the retry apart.
+      { ...input, secret: 'another-secret-0123456789' },
+    ]) {
+      const reused = await server.graphql(REGISTER, { input: other }, KEYS.admin);
+      expect(reused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    expect((await server.graphql('{ webhooks { id } }', {}, KEYS.auditor)).data!.webhooks).toHaveLength(
+      listed.length,
+    );
+  });
+
   test('a removed webhook gets nothing more', async () => {
     const target = await receiver(() => 200);
     const id = await register(server, { url: target.url });

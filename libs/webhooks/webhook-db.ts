@@ -250,6 +250,11 @@ export class WebhookDb {
     this.statements.giveUpOpen.run(id);
   }
 
+  /** The secret a webhook was registered with on this data dir; null when not known here. */
+  secretOf(id: string): string | null {
+    return this.statements.webhook.get(id)?.secret ?? null;
+  }
+
   webhook(id: string): Webhook | null {
     const found = this.statements.webhook.get(id);
     return found ? toWebhook(found) : null;

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Field, InputType, Int } from '@nestjs/graphql';
 import { IsDate, IsInt, IsOptional, MaxLength, Min, MinLength } from 'class-validator';
 import { DateTime } from '../graphql/scalars.js';
@@ -10,6 +11,19 @@ export const NAME_MAX = 200;
 export const SERVICES_MAX = 50;
 export const SERVICE_NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._/&()-]{0,99}$/u;
 
+/** An input's optional idempotency key: retrying with it returns the first result. */
+export const IdempotencyKeyField = () =>
+  applyDecorators(
+    Field(() => String, {
+      nullable: true,
+      description: 'Retrying with the same key returns the first result. Omit it (not "") to send none.',
+    }),
+    IsOptional(),
+    // An empty key would be stored, yet read as no key: every later "" request looked in progress.
+    MinLength(1, { message: 'idempotencyKey must not be empty; omit it to send no key' }),
+    MaxLength(NAME_MAX),
+  );
+
 /** What every command input may carry. Emptiness and ordering rules belong to the domain. */
 @InputType({ isAbstract: true })
 export abstract class CommandInput {
@@ -21,14 +35,7 @@ export abstract class CommandInput {
   @IsDate()
   occurredAt?: Date;
 
-  @Field(() => String, {
-    nullable: true,
-    description: 'Retrying with the same key returns the first result. Omit it (not "") to send none.',
-  })
-  @IsOptional()
-  // An empty key would be stored, yet read as no key: every later "" request looked in progress.
-  @MinLength(1, { message: 'idempotencyKey must not be empty; omit it to send no key' })
-  @MaxLength(NAME_MAX)
+  @IdempotencyKeyField()
   idempotencyKey?: string;
 }
 

@@ -44,7 +44,9 @@ export class CommandSender {
         correlationId: String((context.req as { id?: unknown }).id ?? randomUUID()),
         expectedVersion: input.expectedVersion,
         idempotencyKey: input.idempotencyKey,
-        requestFingerprint: input.idempotencyKey ? fingerprint(mutation, input, principal) : undefined,
+        requestFingerprint: input.idempotencyKey
+          ? requestFingerprint(mutation, input, principal.actor)
+          : undefined,
       }),
     );
     if (!result.state.exists) throw new NotFoundError(`${streamType.label} ${result.id} does not exist`);
@@ -66,10 +68,14 @@ function occurredAtOf(given: Date | undefined, now: Date): string {
 }
 
 /** Identifies a request for idempotency: same mutation, same caller, same input (the key aside). */
-function fingerprint(mutation: string, input: CommandInput, principal: Principal): string {
+export function requestFingerprint(
+  mutation: string,
+  input: { idempotencyKey?: string },
+  actor: string,
+): string {
   const { idempotencyKey: _key, ...rest } = input;
   const plain: unknown = JSON.parse(JSON.stringify(rest)); // Dates to ISO strings
   return createHash('sha256')
-    .update(canonicalJson({ mutation, actor: principal.actor, input: plain }))
+    .update(canonicalJson({ mutation, actor, input: plain }))
     .digest('hex');
 }

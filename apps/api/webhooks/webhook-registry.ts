@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { incidentStreamId } from '../../../libs/domain/index.js';
 import {
+  DuplicateIdempotencyKeyError,
   EVENT_STORE,
   type EventStore,
   type NewEvent,
@@ -17,6 +18,7 @@ import {
   webhookStreamId,
   type WebhookRegisteredData,
 } from '../../../libs/webhooks/webhook-events.js';
+import { requestFingerprint } from '../commands/command-sender.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import type { RegisterWebhookInput } from './webhook.types.js';
 
@@ -41,6 +43,10 @@ export class WebhookRegistry {
     private readonly dispatcher: WebhookDispatcher,
   ) {}
 
+  /**
+   * With an idempotency key, a retry gets the webhook the first request registered (a timeout's
+   * retry must not register it twice: every event would be delivered twice).
+   */
   async register(input: RegisterWebhookInput, caller: Caller): Promise<WebhookChange> {
     let url: string;
     try {
@@ -53,20 +59,63 @@ export class WebhookRegistry {
     if (input.incidentId && (await this.store.streamVersion(incidentStreamId(input.incidentId))) === 0) {
       throw new NotFoundError(`Incident ${input.incidentId} does not exist`);
     }
+    // The secret never enters the log, nor does a hash of it: a retry's secret is compared with the
+    // one kept here.
+    const { secret, ...logged } = input;
+    const fingerprint = input.idempotencyKey
+      ? requestFingerprint('registerWebhook', logged, caller.actor)
+      : null;
+    const earlier = await this.earlierRegistration(input.idempotencyKey, fingerprint, secret);
+    if (earlier) return earlier;
     const id = randomUUID();
     const data: WebhookRegisteredData = {
       url,
       eventTypes: input.eventTypes ?? [],
       incidentId: input.incidentId ?? null,
     };
-    const { position } = await this.store.appendToStream(
-      webhookStreamId(id),
-      [envelope(WEBHOOK_REGISTERED, data, caller)],
-      0,
-    );
+    let position: bigint;
+    try {
+      ({ position } = await this.store.appendToStream(
+        webhookStreamId(id),
+        [
+          {
+            ...envelope(WEBHOOK_REGISTERED, data, caller),
+            idempotencyKey: input.idempotencyKey ?? null,
+            requestFingerprint: fingerprint,
+          },
+        ],
+        0,
+      ));
+    } catch (error) {
+      // A concurrent retry registered it first.
+      if (!(error instanceof DuplicateIdempotencyKeyError)) throw error;
+      return (await this.earlierRegistration(input.idempotencyKey, fingerprint, secret))!;
+    }
     const [registered] = await this.store.readStream(webhookStreamId(id));
-    this.dispatcher.activate({ id, createdAt: registered.recordedAt, ...data }, input.secret);
+    this.dispatcher.activate({ id, createdAt: registered.recordedAt, ...data }, secret);
     return { webhook: this.dispatcher.webhooks.webhook(id)!, position };
+  }
+
+  /** What the first request with this key registered; null for a new key. */
+  private async earlierRegistration(
+    key: string | undefined,
+    fingerprint: string | null,
+    secret: string,
+  ): Promise<WebhookChange | null> {
+    if (!key) return null;
+    const [registered] = await this.store.findByIdempotencyKey(key);
+    if (!registered) return null;
+    const { id } = registrationOf(registered);
+    const knownSecret = this.dispatcher.webhooks.secretOf(id);
+    if (
+      registered.requestFingerprint !== fingerprint ||
+      (knownSecret !== null && !sameSecret(knownSecret, secret))
+    ) {
+      throw new BadUserInputError('This idempotency key was already used for a different request', {
+        idempotencyKey: key,
+      });
+    }
+    return { webhook: this.dispatcher.webhooks.webhook(id)!, position: registered.globalPosition };
   }
 
   /** Stops deliveries at once; the ones still open are given up. Removing twice changes nothing. */
@@ -89,6 +138,12 @@ export class WebhookRegistry {
     this.dispatcher.webhooks.markRemoved(registrationOf(registered), removedAt);
     return { webhook: this.dispatcher.webhooks.webhook(id)!, position };
   }
+}
+
+/** Compared in constant time: how long the comparison takes says nothing of the secret. */
+function sameSecret(known: string, given: string): boolean {
+  const [a, b] = [Buffer.from(known), Buffer.from(given)];
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function registrationOf(event: StoredEvent) {

@@ -12,6 +12,7 @@ import {
 import { INCIDENT_EVENT_TYPES, MAINTENANCE_EVENT_TYPES } from '../../../libs/domain/index.js';
 import { NOTIFICATION_EVENT_TYPES } from '../../../libs/notifications/notification.js';
 import type { DeliveryStatus } from '../../../libs/webhooks/webhook-db.js';
+import { IdempotencyKeyField } from '../commands/command-input.js';
 import { DateTime } from '../graphql/scalars.js';
 
 /** The event types a webhook may ask for. */
@@ -62,6 +63,9 @@ export class RegisterWebhookInput {
   @IsOptional()
   @IsUUID()
   incidentId?: string;
+
+  @IdempotencyKeyField()
+  idempotencyKey?: string;
 }
 
 @ObjectType()
