@@ -245,8 +245,17 @@ describe('bad filters are refused', () => {
     expect(JSON.stringify(result.errors![0])).toMatch(message);
   });
 
-  test('an absent or empty filter is no constraint', async () => {
-    for (const filter of [null, {}]) {
+  test('an absent or empty filter is no constraint, nor are its fields given as null', async () => {
+    const everyFieldNull = {
+      statuses: null,
+      severities: null,
+      service: null,
+      open: null,
+      declaredFrom: null,
+      declaredTo: null,
+      titleContains: null,
+    };
+    for (const filter of [null, {}, everyFieldNull]) {
       const result = await server.graphql(
         'query($f: IncidentFilterInput) { incidents(filter: $f) { totalCount } }',
         { f: filter },
@@ -254,6 +263,21 @@ describe('bad filters are refused', () => {
       expect(result.errors).toBeUndefined();
       expect(result.data!.incidents.totalCount).toBe(1);
     }
+    const maintenances = 'query($f: MaintenanceFilterInput) { maintenances(filter: $f) { id } }';
+    const scheduled = await server.graphql(
+      'mutation($input: ScheduleMaintenanceInput!) { scheduleMaintenance(input: $input) { version } }',
+      {
+        input: {
+          title: 'Database upgrade',
+          windowStart: new Date(Date.now() + 86_400_000).toISOString(),
+          windowEnd: new Date(Date.now() + 90_000_000).toISOString(),
+          services: ['checkout'],
+        },
+      },
+    );
+    expect(scheduled.errors).toBeUndefined();
+    const nulls = { statuses: null, service: null, windowFrom: null, windowTo: null };
+    expect((await server.graphql(maintenances, { f: nulls })).data!.maintenances).toHaveLength(1);
   });
 
   test("the arguments DESIGN.md's contract declares nullable take null for their default", async () => {

@@ -23,6 +23,17 @@ export const OptionalInputArg = (name: string, type: Type) =>
     new ValidationPipe({ ...VALIDATION_OPTIONS, expectedType: type }),
   );
 
+/**
+ * An input object without its fields given as null: in GraphQL an explicit null and an absent
+ * optional field both mean "not given" (a filter's `service: null` is no constraint, not a service
+ * named null).
+ */
+export function withoutNulls<T extends object>(input: T): { [K in keyof T]?: Exclude<T[K], null> } {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null)) as {
+    [K in keyof T]?: Exclude<T[K], null>;
+  };
+}
+
 /** The end of a range may not come before its start (`startField`), when both are given. */
 export const IsNotBefore = (startField: string) =>
   ValidateBy({

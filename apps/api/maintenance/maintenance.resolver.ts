@@ -15,7 +15,7 @@ import {
   type LedgerContext,
 } from '../graphql/context.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
-import { OptionalInputArg } from '../graphql/validation.js';
+import { OptionalInputArg, withoutNulls } from '../graphql/validation.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 import {
   CancelMaintenanceInput,
@@ -60,7 +60,7 @@ export class MaintenanceResolver {
     @OptionalInputArg('filter', MaintenanceFilterInput) filter: MaintenanceFilterInput | null,
     @Args('consistentWith', consistentWithArg) consistentWith: string | null,
   ): Promise<Maintenance[]> {
-    const { windowFrom, windowTo, ...rest } = filter ?? {};
+    const { windowFrom, windowTo, ...rest } = withoutNulls(filter ?? {});
     const queries = await this.reads.maintenances(withConsistency(context, consistentWith));
     return queries
       .maintenances({ ...rest, windowFrom: windowFrom?.toISOString(), windowTo: windowTo?.toISOString() })

@@ -5,7 +5,7 @@ import { INTERNAL_READERS } from '../auth/roles.decorator.js';
 import { consistentWithArg, withConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
-import { OptionalInputArg } from '../graphql/validation.js';
+import { OptionalInputArg, withoutNulls } from '../graphql/validation.js';
 import { toIncidentView } from '../incidents/incident.views.js';
 import { ConsistentReads } from './consistent-reads.js';
 import {
@@ -109,6 +109,6 @@ export class ReadModelsResolver {
 
 function toIncidentFilter(filter: IncidentFilterInput | null): IncidentFilter {
   if (!filter) return {};
-  const { declaredFrom, declaredTo, ...rest } = filter;
+  const { declaredFrom, declaredTo, ...rest } = withoutNulls(filter);
   return { ...rest, declaredFrom: declaredFrom?.toISOString(), declaredTo: declaredTo?.toISOString() };
 }
