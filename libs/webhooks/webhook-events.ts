@@ -26,16 +26,13 @@ export function incidentIdOf(event: Pick<StoredEvent, 'streamId'>): string | nul
 
 /** A webhook URL is unacceptable (not http(s), or with credentials). */
 export class InvalidWebhookUrlError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** `problem`: what is wrong with the URL, e.g. "must not contain credentials". */
+  constructor(readonly problem: string) {
+    super(`url ${problem}`);
     this.name = 'InvalidWebhookUrlError';
   }
 }
 
-/**
- * The URL, normalised, if it is an absolute http(s) URL without credentials. Credentials are
- * refused because the URL is recorded in the log and listed to admins; the secret signs instead.
- */
 /**
  * Ports the Fetch standard calls bad (mail, FTP, SSH, DNS…): fetch refuses to connect to them, so
  * every delivery to such a URL would fail.
@@ -47,23 +44,26 @@ const FETCH_BAD_PORTS = new Set([
   3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 
+/**
+ * The URL, normalised, if it is an absolute http(s) URL without credentials, on a port fetch
+ * connects to. Credentials are refused because the URL is recorded in the log and listed to
+ * admins; the secret signs instead.
+ */
 export function checkWebhookUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidWebhookUrlError('url must be an absolute http:// or https:// URL');
+    throw new InvalidWebhookUrlError('must be an absolute http:// or https:// URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new InvalidWebhookUrlError(`url must use http or https, not ${parsed.protocol.slice(0, -1)}`);
+    throw new InvalidWebhookUrlError(`must use http or https, not ${parsed.protocol.slice(0, -1)}`);
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    throw new InvalidWebhookUrlError(
-      'url must not contain credentials; receivers verify the signature instead',
-    );
+    throw new InvalidWebhookUrlError('must not contain credentials; receivers verify the signature instead');
   }
   if (parsed.port !== '' && FETCH_BAD_PORTS.has(Number(parsed.port))) {
-    throw new InvalidWebhookUrlError(`url's port ${parsed.port} is one HTTP clients refuse to connect to`);
+    throw new InvalidWebhookUrlError(`has port ${parsed.port}, one HTTP clients refuse to connect to`);
   }
   return parsed.href;
 }

@@ -38,6 +38,15 @@ describe('delivery and notification settings', () => {
     [{ LEDGER_SMTP_URL: 'http://mail' }, 'LEDGER_SMTP_URL'],
     [{ LEDGER_SMTP_URL: 'smtp://mail:25' }, 'LEDGER_SMTP_TO'],
     [{ LEDGER_NOTIFICATION_WEBHOOK_URL: 'ftp://x' }, 'LEDGER_NOTIFICATION_WEBHOOK_URL'],
+    // Credentials would end up in the log with every failed attempt; fetch refuses them anyway.
+    [
+      { LEDGER_NOTIFICATION_WEBHOOK_URL: 'http://user:pw@localhost:4199/notify' },
+      'LEDGER_NOTIFICATION_WEBHOOK_URL must not contain credentials',
+    ],
+    [
+      { LEDGER_NOTIFICATION_WEBHOOK_URL: 'http://localhost:25/notify' },
+      'LEDGER_NOTIFICATION_WEBHOOK_URL has port 25',
+    ],
     [
       { LEDGER_NOTIFICATION_WEBHOOK_URL: 'https://x', LEDGER_NOTIFICATION_WEBHOOK_SECRET: 'short' },
       'LEDGER_NOTIFICATION_WEBHOOK_SECRET',

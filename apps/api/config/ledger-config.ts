@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from '../../../libs/webhooks/delivery-policy.js';
+import { checkWebhookUrl, InvalidWebhookUrlError } from '../../../libs/webhooks/webhook-events.js';
 
 export type Role = 'responder' | 'communicator' | 'auditor' | 'admin';
 export const ROLES: readonly Role[] = ['responder', 'communicator', 'auditor', 'admin'];
@@ -158,8 +159,13 @@ function parseNotificationWebhook(env: NodeJS.ProcessEnv): { url: string; secret
   const url = env.LEDGER_NOTIFICATION_WEBHOOK_URL?.trim();
   const secret = env.LEDGER_NOTIFICATION_WEBHOOK_SECRET ?? '';
   if (!url) return null;
-  if (!/^https?:\/\/[^/]+/.test(url)) {
-    throw new ConfigError('LEDGER_NOTIFICATION_WEBHOOK_URL', 'must start with http:// or https://');
+  // As a registered webhook's: its failures are recorded in the log, URL included.
+  let checked: string;
+  try {
+    checked = checkWebhookUrl(url);
+  } catch (error) {
+    if (!(error instanceof InvalidWebhookUrlError)) throw error;
+    throw new ConfigError('LEDGER_NOTIFICATION_WEBHOOK_URL', error.problem);
   }
   if (secret.length < MIN_KEY_LENGTH) {
     throw new ConfigError(
@@ -167,7 +173,7 @@ function parseNotificationWebhook(env: NodeJS.ProcessEnv): { url: string; secret
       `must be at least ${MIN_KEY_LENGTH} characters`,
     );
   }
-  return { url, secret };
+  return { url: checked, secret };
 }
 
 /**
