@@ -165,4 +165,36 @@ describe('customer notification dispatch', () => {
     ]).toEqual([7, 2, 7]);
     expect(new Set(events.map((event: any) => event.actor))).toEqual(new Set(['notification-dispatcher']));
   });
+
+  test('deliveredAt is when the channel answered, not when the attempt began', async () => {
+    const { id } = await declareIncident(server);
+    let answeredAt = '';
+    receiver.answer = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      answeredAt = new Date().toISOString();
+      return 200;
+    };
+    try {
+      const posted = await server.graphql(
+        POST,
+        {
+          input: {
+            incidentId: id,
+            status: 'INVESTIGATING',
+            message: 'Looking into it.',
+            channels: ['WEBHOOK'],
+          },
+        },
+        KEYS.communicator,
+      );
+      expect(posted.errors).toBeUndefined();
+      const delivery = async () =>
+        (await server.graphql(COMMUNICATIONS, { id }, KEYS.communicator)).data!.communications.updates[0]
+          .deliveries[0];
+      await eventually(async () => (await delivery())?.status === 'DELIVERED', 'the delivery');
+      expect((await delivery()).deliveredAt >= answeredAt).toBe(true);
+    } finally {
+      receiver.answer = () => 200;
+    }
+  });
 });

@@ -153,7 +153,6 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
     const { policy, adapters } = this.options;
     const adapter = adapters[state.channel!];
     const attempt = state.attempts + 1;
-    const metadata = this.metadata();
     try {
       const { detail } = await adapter.send(
         {
@@ -166,13 +165,18 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
         },
         signal,
       );
-      return { type: 'RecordDelivery', data: { attempt, adapter: adapter.name, detail }, metadata };
+      // Stamped once the channel answered: deliveredAt is when the update reached it.
+      return {
+        type: 'RecordDelivery',
+        data: { attempt, adapter: adapter.name, detail },
+        metadata: this.metadata(),
+      };
     } catch (error) {
       const retryAt = new Date(Date.now() + retryDelayMs(policy, attempt)).toISOString();
       return {
         type: 'RecordAttemptFailure',
         data: { attempt, error: describe(error), retryAt, maxAttempts: policy.maxAttempts },
-        metadata,
+        metadata: this.metadata(),
       };
     }
   }

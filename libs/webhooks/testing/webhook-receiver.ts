@@ -9,8 +9,14 @@ export interface ReceivedRequest {
   status: number | null;
 }
 
-/** Decides the status of a request; null holds it unanswered (a hung receiver). */
-export type Answer = (request: ReceivedRequest, all: ReceivedRequest[]) => number | null;
+/**
+ * Decides the status of a request, at once or later (a slow receiver); null holds it unanswered (a
+ * hung receiver).
+ */
+export type Answer = (
+  request: ReceivedRequest,
+  all: ReceivedRequest[],
+) => number | null | Promise<number | null>;
 
 /** A real local HTTP receiver for the tests: records every request and answers as told. */
 export class WebhookReceiver {
@@ -31,10 +37,11 @@ export class WebhookReceiver {
       request.on('end', () => {
         const received: ReceivedRequest = { headers: request.headers, body, status: null };
         receiver.requests.push(received);
-        const status = receiver.answer(received, receiver.requests);
-        if (status === null) return;
-        received.status = status;
-        response.writeHead(status).end();
+        void Promise.resolve(receiver.answer(received, receiver.requests)).then((status) => {
+          if (status === null) return;
+          received.status = status;
+          response.writeHead(status).end();
+        });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
