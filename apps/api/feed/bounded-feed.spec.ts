@@ -32,6 +32,26 @@ describe('boundedFeed', () => {
         'no-stream',
       );
     }
+    for (let version = 0; version < 15; version++) {
+      await store.appendToStream(
+        'incident-long',
+        [
+          {
+            eventId: randomUUID(),
+            type: 'InternalNoteAdded',
+            schemaVersion: 1,
+            data: { note: `note ${version}` },
+            occurredAt: new Date().toISOString(),
+            actor: 'test',
+            correlationId: 'c',
+            causationId: null,
+            idempotencyKey: null,
+            requestFingerprint: null,
+          },
+        ],
+        version,
+      );
+    }
   });
   afterAll(async () => {
     await store.close();
@@ -80,21 +100,33 @@ describe('boundedFeed', () => {
     expect(delivered).toEqual(Array.from({ length: 10 }, (_, n) => BigInt(n + 2)));
   });
 
+  /** A source like incidentEvents' history: an array, which does not heed the abort signal. */
+  const oneStream = async function* () {
+    yield* await store.readStream('incident-long');
+  };
+
   test("incidentEvents' cut names the stream version to resume from, the cursor that subscription takes", async () => {
-    const feed = boundedFeed((signal) => store.subscribe(null, { signal }), {
-      readAhead: 10,
-      stallTimeoutMs: 100,
-      resumeBy: 'version',
-    });
-    await feed.next();
+    const feed = boundedFeed(oneStream, { readAhead: 10, stallTimeoutMs: 100, resumeBy: 'version' });
+    expect((await feed.next()).value?.streamVersion).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
+    const delivered: number[] = [];
     await expect(
       (async () => {
-        for await (const event of feed) void event;
+        for await (const event of feed) delivered.push(event.streamVersion);
       })(),
     ).rejects.toMatchObject({
-      message: expect.stringContaining('Resume with incidentEvents with afterVersion 1.'),
-      extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: '1' },
+      message: expect.stringContaining('Resume with incidentEvents with afterVersion 11.'),
+      extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: '11' },
     });
+    expect(delivered).toEqual(Array.from({ length: 10 }, (_, n) => n + 2));
+  });
+
+  test('a subscriber that leaves during a catch-up is let go at once, though its source ignores the signal', async () => {
+    // Were the reading to wait for room again, return() would wait the stall timeout out: longer
+    // than the test's own timeout.
+    const feed = boundedFeed(oneStream, { readAhead: 10, stallTimeoutMs: 20_000 });
+    await feed.next();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the reading fills the read-ahead
+    await feed.return(undefined);
   });
 });

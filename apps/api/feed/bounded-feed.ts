@@ -56,6 +56,8 @@ export async function* boundedFeed(
   const reading = (async () => {
     try {
       for await (const event of source(abort.signal)) {
+        // A source need not heed the signal (incidentEvents' history is an array).
+        if (abort.signal.aborted) break;
         buffer.push(event);
         notifySubscriber();
         if (buffer.length >= readAhead && !(await room())) {
