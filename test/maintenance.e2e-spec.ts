@@ -82,6 +82,21 @@ describe('scheduled maintenance over GraphQL', () => {
     expect(read.data!.maintenance).toEqual(done.maintenance);
   });
 
+  test('a schedule retried with its idempotency key answers the first result whole, however the maintenance moved on', async () => {
+    const request = { idempotencyKey: 'schedule-retried', windowStart: inDays(1), windowEnd: inDays(1.1) };
+    const first = await schedule(request);
+    await send('rescheduleMaintenance', 'RescheduleMaintenanceInput', {
+      maintenanceId: first.maintenance.id,
+      windowStart: inDays(3),
+      windowEnd: inDays(3.1),
+      reason: 'Release freeze',
+    });
+
+    const retried = await schedule(request);
+
+    expect(retried).toEqual(first);
+  });
+
   test('maintenances filters by status, service and window overlap', async () => {
     const early = (await schedule({ services: ['search'], windowStart: inDays(10), windowEnd: inDays(11) }))
       .maintenance;

@@ -32,7 +32,7 @@ export interface ExecutionResult<State extends StreamState = StreamState> {
   version: number;
   position: bigint;
   /** On a replayed idempotency key: the stream's events up to the first request's result; else null. */
-  replayed: StoredEvent[] | null;
+  firstResultEvents: StoredEvent[] | null;
 }
 
 export class ExecuteStreamCommand {
@@ -105,7 +105,7 @@ export class ExecuteStreamCommandHandler implements ICommandHandler<ExecuteStrea
       (current, event) => streamType.decider.evolve(current, { ...event, occurredAt, actor }),
       state,
     );
-    return { id, state: newState, version: nextVersion, position, replayed: null };
+    return { id, state: newState, version: nextVersion, position, firstResultEvents: null };
   }
 
   private async load(streamType: StreamType, id: string): Promise<StreamState> {
@@ -128,13 +128,13 @@ export class ExecuteStreamCommandHandler implements ICommandHandler<ExecuteStrea
     }
     const id = last.streamId.slice(streamType.streamId('').length);
     // The first result whole: the stream as that request left it, not as later ones made it.
-    const replayed = (await this.store.readStream(last.streamId)).slice(0, last.streamVersion);
+    const firstResultEvents = (await this.store.readStream(last.streamId)).slice(0, last.streamVersion);
     return {
       id,
-      state: fold(streamType, replayed),
+      state: fold(streamType, firstResultEvents),
       version: last.streamVersion,
       position: last.globalPosition,
-      replayed,
+      firstResultEvents,
     };
   }
 }

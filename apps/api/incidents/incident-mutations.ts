@@ -55,9 +55,9 @@ export class IncidentMutations {
     result: ExecutionResult<IncidentState>,
   ): Promise<Incident> {
     requireConsistency(context, result.position);
-    if (result.replayed !== null) {
-      const { recordedAt } = result.replayed[result.replayed.length - 1];
-      return toIncidentView({ ...result.state, ...recordExtrasOf(result.replayed) }, recordedAt);
+    if (result.firstResultEvents !== null) {
+      const { recordedAt } = result.firstResultEvents[result.firstResultEvents.length - 1];
+      return toIncidentView({ ...result.state, ...recordExtrasOf(result.firstResultEvents) }, recordedAt);
     }
     const now = new Date().toISOString();
     try {

@@ -5,6 +5,7 @@ import { ConsistencyTimeoutError } from '../../../libs/read-models/index.js';
 import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { RESPONDERS, Roles } from '../auth/roles.decorator.js';
+import type { ExecutionResult } from '../commands/execute-stream-command.js';
 import type { CommandInput } from '../commands/command-input.js';
 import { CommandSender } from '../commands/command-sender.js';
 import { MAINTENANCES } from '../commands/stream-types.js';
@@ -160,16 +161,30 @@ export class MaintenanceResolver {
       body,
     );
     requireConsistency(context, result.position);
-    let maintenance: Maintenance | null = null;
-    try {
-      maintenance = asMaintenance((await this.reads.maintenances(context)).maintenance(result.id));
-    } catch (error) {
-      if (!(error instanceof ConsistencyTimeoutError)) throw error;
-    }
     return {
-      maintenance: maintenance ?? asMaintenance(result.state)!,
+      maintenance: await this.maintenanceAfter(context, result),
       version: result.version,
       position: result.position.toString(),
     };
+  }
+
+  /**
+   * The payload's maintenance: the read model's once it includes the write; the write side's state
+   * if the read model lags beyond the consistency timeout, or on a replayed idempotency key (the
+   * maintenance as the first request left it).
+   */
+  private async maintenanceAfter(
+    context: LedgerContext,
+    result: ExecutionResult<MaintenanceState>,
+  ): Promise<Maintenance> {
+    if (result.firstResultEvents === null) {
+      try {
+        const record = (await this.reads.maintenances(context)).maintenance(result.id);
+        if (record) return asMaintenance(record)!;
+      } catch (error) {
+        if (!(error instanceof ConsistencyTimeoutError)) throw error;
+      }
+    }
+    return asMaintenance(result.state)!;
   }
 }
