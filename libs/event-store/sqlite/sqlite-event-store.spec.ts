@@ -185,18 +185,22 @@ describe('SqliteEventStore', () => {
 
     test('an event whose data is not JSON (changed outside the ledger) is named by the reads that meet it', async () => {
       await store.appendToStream('a', [newEvent(), newEvent()], 'no-stream');
+      await store.appendToStream('b', [newEvent()], 'no-stream');
       const raw = new Database(file);
-      raw
-        .prepare(`UPDATE events SET data = '{"summary": "cut' WHERE stream_id = 'a' AND stream_version = 2`)
-        .run();
+      raw.prepare(`UPDATE events SET data = '{"summary": "cut' WHERE global_position IN (2, 3)`).run();
       raw.close();
-      const named = {
+      const named = (position: number, stream: string, version: number) => ({
         name: 'MalformedEventError',
-        message: `${file}: the event at position 2 (stream a, version 2) holds data that is not JSON: the file was changed outside the ledger`,
-      };
+        message:
+          `${file}: the event at position ${position} (stream ${stream}, version ${version}) holds data that ` +
+          'is not JSON: the file was changed outside the ledger',
+      });
 
-      await expect(store.readAll(null, 10)).rejects.toMatchObject(named);
-      await expect(store.readStream('a')).rejects.toMatchObject(named);
+      await expect(store.readAll(null, 10)).rejects.toMatchObject(named(2, 'a', 2));
+      await expect(store.readStream('a')).rejects.toMatchObject(named(2, 'a', 2));
+      // Each read names the first such event among its own.
+      await expect(store.readStream('b')).rejects.toMatchObject(named(3, 'b', 1));
+      await expect(store.readAll(2n, 10)).rejects.toMatchObject(named(3, 'b', 1));
     });
 
     test('a file with a newer schema version is refused', async () => {

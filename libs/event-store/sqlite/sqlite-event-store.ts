@@ -105,9 +105,9 @@ export class SqliteEventStore implements EventStore {
   private readonly selectHead: Database.Statement<[string], StreamHead>;
   private readonly selectHeadPosition: Database.Statement<[], { position: bigint | null }>;
   private readonly selectKeyUsed: Database.Statement<[string], unknown>;
-  private readonly selectStream: Database.Statement;
-  private readonly selectAll: Database.Statement;
-  private readonly selectByKey: Database.Statement;
+  private readonly selectStream: EventQuery;
+  private readonly selectAll: EventQuery;
+  private readonly selectByKey: EventQuery;
   private readonly writeBatch: Database.Transaction<(batch: PendingAppend[]) => Outcome[]>;
   private readonly writeEvents: Database.Transaction<
     (streamId: string, events: NewEvent[], head: StreamHead) => { head: StreamHead; position: bigint }
@@ -148,12 +148,9 @@ export class SqliteEventStore implements EventStore {
       .prepare<[], { position: bigint | null }>('SELECT MAX(global_position) AS position FROM events')
       .safeIntegers(true);
     this.selectKeyUsed = db.prepare('SELECT 1 FROM events WHERE idempotency_key = ? LIMIT 1');
-    this.selectStream = selectEventsAsJson(
-      db,
-      'stream_id = ? AND stream_version >= ? ORDER BY stream_version',
-    );
-    this.selectAll = selectEventsAsJson(db, 'global_position > ? ORDER BY global_position LIMIT ?');
-    this.selectByKey = selectEventsAsJson(db, 'idempotency_key = ? ORDER BY global_position');
+    this.selectStream = eventQuery(db, 'stream_id = ? AND stream_version >= ? ORDER BY stream_version');
+    this.selectAll = eventQuery(db, 'global_position > ? ORDER BY global_position LIMIT ?');
+    this.selectByKey = eventQuery(db, 'idempotency_key = ? ORDER BY global_position');
     this.writeBatch = db.transaction((batch: PendingAppend[]) => this.appendBatch(batch));
     // Run inside writeBatch, this is a savepoint: if one append's insert fails (say, a
     // duplicate eventId), only its rows are rolled back and only its caller gets the error.
@@ -193,11 +190,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(streamId: string, fromVersion = 1): Promise<StoredEvent[]> {
-    return this.events(() => this.selectStream.all(streamId, fromVersion));
+    return this.selectStream(streamId, fromVersion);
   }
 
   async readAll(afterPosition: bigint | null, limit: number): Promise<StoredEvent[]> {
-    return this.events(() => this.selectAll.all(afterPosition ?? 0n, limit));
+    return this.selectAll(afterPosition ?? 0n, limit);
   }
 
   /**
@@ -234,27 +231,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Keys are unique per append (a reuse is refused), so these are all that append's events. */
   async findByIdempotencyKey(idempotencyKey: string): Promise<StoredEvent[]> {
-    return this.events(() => this.selectByKey.all(idempotencyKey));
-  }
-
-  /**
-   * The rows `select` reads, as events. SQLite refuses a whole read over one row whose data is not
-   * JSON (the ledger never writes one: the file was changed outside it): the error names that row.
-   */
-  private events(select: () => unknown[]): StoredEvent[] {
-    try {
-      return select().map(parseEvent);
-    } catch (error) {
-      if ((error as Error).message !== 'malformed JSON') throw error;
-      const row = this.db
-        .prepare(
-          `SELECT global_position AS position, stream_id AS streamId, stream_version AS version
-           FROM events WHERE NOT json_valid(data) ORDER BY global_position LIMIT 1`,
-        )
-        .get() as { position: bigint; streamId: string; version: number } | undefined;
-      if (row === undefined) throw error;
-      throw new MalformedEventError(this.db.name, row.position, row.streamId, row.version);
-    }
+    return this.selectByKey(idempotencyKey);
   }
 
   async ping(): Promise<void> {
@@ -432,6 +409,34 @@ function selectEventsAsJson(db: Database.Database, where: string) {
        FROM events WHERE ${where}`,
     )
     .pluck();
+}
+
+/** Events read by a query's parameters. */
+type EventQuery = (...params: unknown[]) => StoredEvent[];
+
+/**
+ * The events `where` selects. SQLite refuses a whole read over one row whose data is not JSON (the
+ * ledger never writes one: the file was changed outside it): the error then names the first such
+ * row among those the read selects.
+ */
+function eventQuery(db: Database.Database, where: string): EventQuery {
+  const select = selectEventsAsJson(db, where);
+  const malformed = db.prepare(
+    `SELECT global_position AS position, stream_id AS streamId, stream_version AS version
+     FROM (SELECT global_position, stream_id, stream_version, data FROM events WHERE ${where})
+     WHERE NOT json_valid(data) LIMIT 1`,
+  );
+  return (...params) => {
+    try {
+      return select.all(...params).map(parseEvent);
+    } catch (error) {
+      if ((error as Error).message !== 'malformed JSON') throw error;
+      const row = malformed.get(...params) as
+        { position: bigint; streamId: string; version: number } | undefined;
+      if (row === undefined) throw error;
+      throw new MalformedEventError(db.name, row.position, row.streamId, row.version);
+    }
+  };
 }
 
 function parseEvent(json: unknown): StoredEvent {
