@@ -117,8 +117,8 @@ describe('bad input changes nothing', () => {
   });
 
   test('an unparsable body and a mutation over GET are client errors, never a 500', async () => {
-    const post = (body: string) =>
-      fetch(`${server.url}/graphql`, {
+    const post = (body: string, path = '/graphql') =>
+      fetch(`${server.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer responder-key-0123456789' },
         body,
@@ -134,6 +134,10 @@ describe('bad input changes nothing', () => {
         },
       ],
     });
+    // Apollo answers on /graphql/ as well.
+    const brokenWithSlash = await post('{"query": ', '/graphql/');
+    expect(brokenWithSlash.status).toBe(400);
+    expect(await brokenWithSlash.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
     const huge = await post(
       JSON.stringify({ query: '{ __typename }', variables: { x: 'x'.repeat(2 ** 20) } }),
     );

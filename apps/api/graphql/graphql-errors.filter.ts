@@ -20,7 +20,7 @@ export class GraphQLErrorsFilter extends BaseExceptionFilter {
     if (host.getType<GqlContextType>() === 'graphql') return exception;
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
-    if (exception instanceof HttpException && exception.getStatus() < 500 && request.path === GRAPHQL_PATH) {
+    if (exception instanceof HttpException && exception.getStatus() < 500 && isGraphqlPath(request.path)) {
       const status = exception.getStatus();
       http
         .getResponse<Response>()
@@ -30,6 +30,11 @@ export class GraphQLErrorsFilter extends BaseExceptionFilter {
     }
     return super.catch(exception, host);
   }
+}
+
+/** Express routes `/graphql/` to Apollo as well. */
+function isGraphqlPath(path: string): boolean {
+  return path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`;
 }
 
 function requestRefusal(exception: HttpException): string {
