@@ -462,9 +462,7 @@ describe('the operator CLI', () => {
       const replayed = runIn(changed, 'replay', incidentId);
 
       expect(replayed.status).toBe(1);
-      expect(replayed.stdout).toMatch(
-        /#1 +\S+ +\S+: IncidentDeclared \(its data is not as the ledger writes it\)\n/,
-      );
+      expect(replayed.stdout).toMatch(/#1 +\S+ +\S+: IncidentDeclared \(its data cannot be described\)\n/);
       expect(replayed.stdout.split('\n').slice(2)).toEqual(
         run('replay', incidentId).stdout.split('\n').slice(2),
       );

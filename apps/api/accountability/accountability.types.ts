@@ -10,12 +10,15 @@ import {
   RootCauseAnalysis,
 } from '../incidents/post-incident.types.js';
 
-@ObjectType({ description: 'A cadence interval longer than the policy allows.' })
+@ObjectType({
+  description:
+    'A cadence interval that ended after its deadline: the cadence from a public update, or the first-update target from a reopening.',
+})
 export class CadenceGap {
   @Field(() => DateTime) from!: string;
   @Field(() => DateTime) to!: string;
   @Field(() => Float) minutes!: number;
-  @Field(() => Float, { description: 'How much later than the cadence allowed it ended.' })
+  @Field(() => Float, { description: 'How much later than its deadline it ended.' })
   overByMinutes!: number;
 }
 

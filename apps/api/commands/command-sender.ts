@@ -11,8 +11,9 @@ import { ExecuteStreamCommand, type ExecutionResult } from './execute-stream-com
 import type { StreamState, StreamType } from './stream-types.js';
 
 /**
- * Turns a mutation into a domain command (the actor from the API key, occurredAt from the client
- * or now) and sends it down the CommandBus, so that resolvers stay a mapping of input to command.
+ * Turns a mutation into a domain command (the actor from the API key, occurredAt from the client,
+ * a fast client clock's few seconds ahead taken as now, or now) and sends it down the CommandBus,
+ * so that resolvers stay a mapping of input to command.
  */
 @Injectable()
 export class CommandSender {

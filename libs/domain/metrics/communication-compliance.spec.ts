@@ -230,7 +230,7 @@ describe('evaluateCommunicationCompliance', () => {
       }));
 
     it('takes the severity in force into account, and owes nothing at SEV4', () => {
-      // SEV3 from 8 (first update 60), so reopened as SEV3, escalated to SEV1 at 30: the first
+      // SEV3 from 8 (first update 120), so reopened as SEV3, escalated to SEV1 at 30: the first
       // update is due by 45, as nextUpdateDueAt says.
       const escalated = [...reopened.slice(0, 3), changeSeverity(8, 'SEV3'), ...reopened.slice(3)];
       expect(evaluate([...escalated, changeSeverity(30, 'SEV1')], 50)).toMatchObject({

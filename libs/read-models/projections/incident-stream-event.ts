@@ -12,15 +12,16 @@ export interface IncidentStreamEvent {
 }
 
 /**
- * An event that does not project: its data is not what the ledger writes (the store was changed
- * outside it, which `verify` reports). Named, so that the operator finds it in the log.
+ * An event that does not project: its data is not what this release's ledger writes (the store was
+ * changed outside it, which `verify` reports), or this release has a bug. Named, so that the
+ * operator finds it in the log.
  */
 export class UnprojectableEventError extends Error {
   constructor(stored: StoredEvent, cause: unknown) {
     super(
       `The ${stored.type} at position ${stored.globalPosition} (stream ${stored.streamId}, version ` +
         `${stored.streamVersion}) does not project: ${(cause as Error)?.message ?? String(cause)}. ` +
-        'The ledger never writes such an event: was the event store changed outside it? (`verify`)',
+        'Either the event store was changed outside the ledger (`verify` checks), or this release has a bug.',
       { cause },
     );
     this.name = 'UnprojectableEventError';

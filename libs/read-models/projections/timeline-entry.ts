@@ -60,14 +60,14 @@ export function shownTo(
 }
 
 /**
- * The event's sentence; a note when its data is not what the ledger writes (a store changed outside
- * it, which `verify` reports): the history around it stays readable.
+ * The event's sentence; a note instead when its data cannot be described (a store changed outside
+ * the ledger, which `verify` reports): the history around it stays readable.
  */
 function describedOrNot(event: RecordedIncidentEvent): string {
   try {
     return describe(event);
   } catch {
-    return `${event.type} (its data is not as the ledger writes it)`;
+    return `${event.type} (its data cannot be described)`;
   }
 }
 
