@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KEYS, LedgerServer } from './support/ledger-server.js';
 
-const FIELDS = `id title status windowStart windowEnd services rescheduleCount scheduledBy startedAt
+const FIELDS = `id title status windowStart windowEnd services rescheduleCount rescheduledAt scheduledBy startedAt
   completedAt completionSummary cancelledAt cancellationReason advanceNotice { channels message } version`;
 const mutation = (name: string, inputType: string) =>
   `mutation($input: ${inputType}!) { ${name}(input: $input) { maintenance { ${FIELDS} } version position } }`;
@@ -95,6 +95,28 @@ describe('scheduled maintenance over GraphQL', () => {
     const retried = await schedule(request);
 
     expect(retried).toEqual(first);
+  });
+
+  test('no step is dated before the latest rescheduling: the history would read it started, then was rescheduled', async () => {
+    const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    const { maintenance } = await schedule({ occurredAt: hoursAgo(2) });
+    const moved = await send('rescheduleMaintenance', 'RescheduleMaintenanceInput', {
+      maintenanceId: maintenance.id,
+      windowStart: inDays(2),
+      windowEnd: inDays(2.1),
+      reason: 'Vendor asked',
+    });
+    expect(moved.maintenance.rescheduledAt).toEqual(expect.any(String));
+
+    const started = await send('startMaintenance', 'MaintenanceActionInput', {
+      maintenanceId: maintenance.id,
+      occurredAt: hoursAgo(1),
+    });
+
+    expect(started.errors?.[0]?.extensions).toMatchObject({
+      code: 'RULE_VIOLATION',
+      rule: 'occurred-at-before-rescheduling',
+    });
   });
 
   test('maintenances filters by status, service and window overlap', async () => {

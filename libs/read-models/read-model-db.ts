@@ -12,7 +12,7 @@ export const READ_MODELS_FILE = 'read-models.db';
  * read models are derived data: the runner then rebuilds them by catching up from the start of
  * the log); a file of a newer release is refused.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Bookkeeping, kept across rebuilds. */
 const BOOKKEEPING_SCHEMA = `

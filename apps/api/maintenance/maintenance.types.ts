@@ -25,6 +25,8 @@ export class Maintenance extends PublicMaintenance implements Omit<MaintenanceSt
   @Field(() => DateTime) scheduledAt!: string;
   @Field(() => String) scheduledBy!: string;
   @Field(() => Int) rescheduleCount!: number;
+  @Field(() => DateTime, { nullable: true, description: 'When it was last rescheduled.' })
+  rescheduledAt!: string | null;
   @Field(() => DateTime, { nullable: true }) startedAt!: string | null;
   @Field(() => DateTime, { nullable: true }) completedAt!: string | null;
   @Field(() => String, { nullable: true }) completionSummary!: string | null;

@@ -7,6 +7,8 @@
  *   invalid-timestamp               an instant that is not ISO-8601 with a time zone
  *   occurred-at-in-future           occurredAt later than now (backdating is legal)
  *   occurred-at-before-scheduling   occurredAt earlier than the scheduling
+ *   occurred-at-before-rescheduling occurredAt earlier than the latest rescheduling (the history
+ *                                   would read started, or cancelled, then rescheduled)
  *   maintenance-needs-title         blank title
  *   maintenance-needs-service       no service
  *   service-needs-name              blank service name
@@ -86,6 +88,12 @@ export function decideMaintenance(command: MaintenanceCommand, state: Maintenanc
     throw new RuleViolation(
       'occurred-at-before-scheduling',
       `occurredAt ${command.metadata.occurredAt} is earlier than the scheduling (${state.scheduledAt})`,
+    );
+  }
+  if (state.rescheduledAt !== null && occurred < instant(state.rescheduledAt)) {
+    throw new RuleViolation(
+      'occurred-at-before-rescheduling',
+      `occurredAt ${command.metadata.occurredAt} is earlier than the latest rescheduling (${state.rescheduledAt})`,
     );
   }
   if (state.status === 'CANCELLED' || state.status === 'COMPLETED') {

@@ -261,6 +261,42 @@ describe('maintenance', () => {
         .thenThrows('maintenance-already-started'));
   });
 
+  describe('after a rescheduling', () => {
+    const rescheduledAt = minutesAfterStart(120);
+    const rescheduled = [
+      ...scheduled,
+      recorded(
+        {
+          type: 'MaintenanceRescheduled',
+          data: {
+            windowStart: minutesAfterStart(48 * 60),
+            windowEnd: minutesAfterStart(50 * 60),
+            previousWindowStart: WINDOW_START,
+            previousWindowEnd: WINDOW_END,
+            reason: 'Vendor asked',
+          },
+        },
+        rescheduledAt,
+      ),
+    ];
+
+    it.each([
+      ['a start', command('StartMaintenance', {}, minutesAfterStart(119))],
+      ['a cancellation', command('CancelMaintenance', { reason: 'Not needed' }, minutesAfterStart(119))],
+      [
+        'another rescheduling',
+        reschedule({ windowStart: minutesAfterStart(49 * 60) }, minutesAfterStart(119)),
+      ],
+    ])('refuses %s dated before it: the history would read it happened, then the rescheduling', (_, when) =>
+      given(rescheduled).when(when).thenThrows('occurred-at-before-rescheduling'),
+    );
+
+    it('takes a start at the very moment of it', () =>
+      given(rescheduled)
+        .when(command('StartMaintenance', {}, rescheduledAt))
+        .then([{ type: 'MaintenanceStarted', data: {} }]));
+  });
+
   describe('CancelMaintenance', () => {
     it('cancels with a reason', () =>
       given(scheduled)
@@ -344,6 +380,7 @@ describe('maintenance', () => {
         scheduledAt: START,
         scheduledBy: 'alice',
         rescheduleCount: 1,
+        rescheduledAt: minutesAfterStart(60),
         startedAt: null,
         completedAt: null,
         completionSummary: null,

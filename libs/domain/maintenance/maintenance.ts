@@ -75,6 +75,8 @@ export interface MaintenanceState {
   scheduledAt: string | null;
   scheduledBy: string | null;
   rescheduleCount: number;
+  /** occurredAt of the latest MaintenanceRescheduled. */
+  rescheduledAt: string | null;
   startedAt: string | null;
   completedAt: string | null;
   completionSummary: string | null;
@@ -98,6 +100,7 @@ export function initialMaintenanceState(): MaintenanceState {
     scheduledAt: null,
     scheduledBy: null,
     rescheduleCount: 0,
+    rescheduledAt: null,
     startedAt: null,
     completedAt: null,
     completionSummary: null,
@@ -135,6 +138,7 @@ export function evolveMaintenance(
         windowStart: event.data.windowStart,
         windowEnd: event.data.windowEnd,
         rescheduleCount: state.rescheduleCount + 1,
+        rescheduledAt: event.occurredAt,
       };
     case 'MaintenanceCancelled':
       return {
