@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SqliteEventStore } from '../../../libs/event-store/sqlite/sqlite-event-store.js';
+import { newEvent } from '../../../libs/event-store/testing/event-store.contract.js';
 import { boundedFeed } from './bounded-feed.js';
 
 describe('boundedFeed', () => {
@@ -15,42 +15,13 @@ describe('boundedFeed', () => {
     for (let n = 0; n < 50; n++) {
       await store.appendToStream(
         `incident-${n}`,
-        [
-          {
-            eventId: randomUUID(),
-            type: 'IncidentDeclared',
-            schemaVersion: 1,
-            data: { n },
-            occurredAt: new Date().toISOString(),
-            actor: 'test',
-            correlationId: 'c',
-            causationId: null,
-            idempotencyKey: null,
-            requestFingerprint: null,
-          },
-        ],
+        [newEvent({ type: 'IncidentDeclared', data: { n } })],
         'no-stream',
       );
     }
+    // One stream of 15 events, read as incidentEvents reads its history.
     for (let version = 0; version < 15; version++) {
-      await store.appendToStream(
-        'incident-long',
-        [
-          {
-            eventId: randomUUID(),
-            type: 'InternalNoteAdded',
-            schemaVersion: 1,
-            data: { note: `note ${version}` },
-            occurredAt: new Date().toISOString(),
-            actor: 'test',
-            correlationId: 'c',
-            causationId: null,
-            idempotencyKey: null,
-            requestFingerprint: null,
-          },
-        ],
-        version,
-      );
+      await store.appendToStream('incident-long', [newEvent({ type: 'InternalNoteAdded' })], version);
     }
   });
   afterAll(async () => {

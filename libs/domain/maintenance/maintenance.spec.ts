@@ -52,6 +52,17 @@ const cancelled = recorded(
   minutesAfterStart(60),
 );
 const completed = recorded({ type: 'MaintenanceCompleted', data: { summary: null } }, WINDOW_END);
+/** What reschedule() below decides: the window moved to +48 h…+50 h. */
+const rescheduledEvent: MaintenanceEvent = {
+  type: 'MaintenanceRescheduled',
+  data: {
+    windowStart: minutesAfterStart(48 * 60),
+    windowEnd: minutesAfterStart(50 * 60),
+    previousWindowStart: WINDOW_START,
+    previousWindowEnd: WINDOW_END,
+    reason: 'Vendor asked',
+  },
+};
 
 const schedule = (data: Partial<CommandData<'ScheduleMaintenance'>> = {}, occurredAt = START) =>
   command(
@@ -221,20 +232,7 @@ describe('maintenance', () => {
 
   describe('RescheduleMaintenance', () => {
     it('moves the window, keeping the previous one and the reason', () =>
-      given(scheduled)
-        .when(reschedule())
-        .then([
-          {
-            type: 'MaintenanceRescheduled',
-            data: {
-              windowStart: minutesAfterStart(48 * 60),
-              windowEnd: minutesAfterStart(50 * 60),
-              previousWindowStart: WINDOW_START,
-              previousWindowEnd: WINDOW_END,
-              reason: 'Vendor asked',
-            },
-          },
-        ]));
+      given(scheduled).when(reschedule()).then([rescheduledEvent]));
 
     it('needs a reason', () =>
       given(scheduled)
@@ -263,22 +261,7 @@ describe('maintenance', () => {
 
   describe('after a rescheduling', () => {
     const rescheduledAt = minutesAfterStart(120);
-    const rescheduled = [
-      ...scheduled,
-      recorded(
-        {
-          type: 'MaintenanceRescheduled',
-          data: {
-            windowStart: minutesAfterStart(48 * 60),
-            windowEnd: minutesAfterStart(50 * 60),
-            previousWindowStart: WINDOW_START,
-            previousWindowEnd: WINDOW_END,
-            reason: 'Vendor asked',
-          },
-        },
-        rescheduledAt,
-      ),
-    ];
+    const rescheduled = [...scheduled, recorded(rescheduledEvent, rescheduledAt)];
 
     it.each([
       ['a start', command('StartMaintenance', {}, minutesAfterStart(119))],
