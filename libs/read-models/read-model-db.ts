@@ -273,7 +273,7 @@ export function inspectReadModelDb(
   filePath: string,
 ): { db: Database.Database; schemaVersion: number } | null {
   if (!existsSync(filePath)) return null;
-  const db = new Database(filePath, { fileMustExist: true });
+  const db = new Database(filePath, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     const schemaVersion = db.pragma('user_version', { simple: true }) as number;
