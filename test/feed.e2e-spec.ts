@@ -218,6 +218,26 @@ describe('the event feed and subscriptions', () => {
     }
   });
 
+  test('graphql-ws carries subscriptions only, within the cost limit of a query', async () => {
+    const query = subscribe(server, '{ incidents(first: 1) { totalCount } }', {});
+    await query.done;
+    expect(query.failure()).toMatchObject([{ extensions: { code: 'BAD_REQUEST' } }]);
+    query.close();
+
+    // 600 spreads of 100 fields: 60,000 fields in each event, over the budget of 50,000.
+    const fields = Array.from({ length: 100 }, (_, n) => `f${n}: eventId`).join(' ');
+    const spreads = Array.from({ length: 600 }, () => '...Wide').join(' ');
+    const wide = subscribe(
+      server,
+      `subscription { events { ${spreads} } } fragment Wide on IncidentEvent { ${fields} }`,
+      {},
+    );
+    await wide.done;
+    expect(wide.failure()).toMatchObject([{ extensions: { code: 'QUERY_TOO_COMPLEX' } }]);
+    expect(wide.closeCode()).toBeUndefined();
+    wide.close();
+  });
+
   test('a cursor that cannot have come from the feed is refused (beyond the head or the version, beyond 64 bits), an unknown incident too', async () => {
     // Nothing else writes meanwhile: the declaration's position is the head.
     const head = BigInt((await declareIncident(server)).payload.position);

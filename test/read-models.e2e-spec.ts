@@ -352,5 +352,25 @@ describe('read models over GraphQL', () => {
     ).join('\n');
     const tooWide = await server.graphql(`{ ${wide} }`);
     expect(tooWide.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX');
+
+    // A variable that makes one field's argument invalid: graphql-js would refuse that field and run
+    // the others unestimated. The whole operation is refused before anything runs.
+    const trapped = await server.graphql(
+      `query($f: Int) { ${heavy} trap: incidents(first: $f) { totalCount } }`,
+      {
+        f: null,
+      },
+    );
+    expect(trapped.status).toBe(400);
+    expect(trapped.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    expect(trapped.data).toBeUndefined();
+
+    // Introspection costs a fixed amount whatever it selects: GraphiQL's fits, hundreds of it do not.
+    const schemaOnce = '__schema { types { name fields { name args { name } } } }';
+    expect((await server.graphql(`{ ${schemaOnce} }`)).errors).toBeUndefined();
+    const schemaOften = Array.from({ length: 50 }, (_, n) => `s${n}: ${schemaOnce}`).join('\n');
+    expect((await server.graphql(`{ ${schemaOften} }`)).errors![0].extensions!.code).toBe(
+      'QUERY_TOO_COMPLEX',
+    );
   });
 });

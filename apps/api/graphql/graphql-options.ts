@@ -1,5 +1,5 @@
 import type { ApolloDriverConfig } from '@nestjs/apollo';
-import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import { GraphQLError, Kind, OperationTypeNode, parse, specifiedRules, validate } from 'graphql';
 import type { Context, ServerOptions } from 'graphql-ws';
 import type { ApiKeyRing } from '../auth/api-key-ring.js';
 import {
@@ -10,7 +10,7 @@ import {
 } from '../auth/auth.guard.js';
 import { CONSISTENCY_HEADER, parsePosition, type LedgerContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
-import { complexityLimitPlugin, depthLimitRule, MAX_DEPTH } from './query-limits.js';
+import { complexityLimitPlugin, depthLimitRule, MAX_DEPTH, subscriptionRefusal } from './query-limits.js';
 
 const formatErrors = (errors: readonly GraphQLError[]) =>
   errors.map((error) => formatGraphQLError(error.toJSON(), error));
@@ -69,10 +69,24 @@ function graphqlWsOptions(keys: ApiKeyRing): Partial<ServerOptions<Record<string
         return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
       }
     },
-    // The depth limit applies to subscriptions too. (The complexity limit needs no counterpart:
-    // a subscription's fields hold no lists to multiply.)
-    validate: (schema, document) =>
-      validate(schema, document, [...specifiedRules, depthLimitRule(MAX_DEPTH)]),
+    // Subscriptions only (graphql-ws would run queries and mutations too, past Apollo's plugins and
+    // its body limit), within the depth and cost limits of a query.
+    validate: (schema, document) => {
+      const invalid = validate(schema, document, [...specifiedRules, depthLimitRule(MAX_DEPTH)]);
+      if (invalid.length > 0) return invalid;
+      const operations = document.definitions.filter(
+        (definition) => definition.kind === Kind.OPERATION_DEFINITION,
+      );
+      if (operations.some((operation) => operation.operation !== OperationTypeNode.SUBSCRIPTION)) {
+        return [
+          new GraphQLError('Only subscriptions go over graphql-ws: send queries and mutations over HTTP', {
+            extensions: { code: 'BAD_REQUEST' },
+          }),
+        ];
+      }
+      const refusal = subscriptionRefusal(document);
+      return refusal ? [refusal] : [];
+    },
     // What the schema rejects comes from graphql-ws without a code. What a subscription's stream
     // threw arrives wrapped, without the path by which the formatting finds its cause: given here.
     onError: (_context, _id, _payload, errors) =>

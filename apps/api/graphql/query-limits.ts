@@ -22,9 +22,11 @@ export const MAX_COMPLEXITY = 50_000;
 /** What a list field with no `first` argument is assumed to return, for the estimate. */
 const ASSUMED_LIST_SIZE = 20;
 
-// Introspection (`__schema`, `__type`) is exempt from both limits: GraphiQL's own introspection
-// query is deep and wide, and it reads the schema, not data.
+// Introspection (`__schema`, `__type`) is exempt from the depth limit, and costs a fixed amount
+// whatever it selects: GraphiQL's own introspection query is deep and wide, and it reads the
+// schema, not data. Fixed, not free: hundreds of aliases of it would answer tens of megabytes.
 const isIntrospection = (name: string) => name.startsWith('__');
+const INTROSPECTION_COST = 5_000;
 
 /** A document's fragments, by name. */
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
@@ -113,6 +115,7 @@ function listEstimator(document: DocumentNode): ComplexityEstimator {
     return sum;
   };
   return ({ type, field, node, args, childComplexity }) => {
+    if (field.name === '__schema' || field.name === '__type') return INTROSPECTION_COST;
     if (isIntrospection(field.name)) return 1;
     if (PAGE_ITEMS[type.name] === field.name) {
       itemCosts.set(node, 1 + childComplexity);
@@ -145,8 +148,75 @@ export function queryComplexity(
   });
 }
 
+/**
+ * Why a subscription must not run, by its cost; null when it may. A subscription has one root field
+ * and ours return no lists: its cost is the fields it selects, fragments expanded (a validated
+ * document has no fragment cycles). Counted without variables, which graphql-ws does not show here.
+ */
+export function subscriptionRefusal(document: DocumentNode): GraphQLError | null {
+  const fragments = fragmentsOf(document);
+  const fieldsIn = (selectionSet: SelectionSetNode | undefined): number => {
+    let count = 0;
+    for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) count += 1 + fieldsIn(selection.selectionSet);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) count += fieldsIn(selection.selectionSet);
+      else count += fieldsIn(fragments.get(selection.name.value)?.selectionSet);
+      if (count > MAX_COMPLEXITY) break;
+    }
+    return count;
+  };
+  const cost = document.definitions.reduce(
+    (sum, definition) =>
+      sum + (definition.kind === Kind.OPERATION_DEFINITION ? fieldsIn(definition.selectionSet) : 0),
+    0,
+  );
+  // Counting stops past the limit: the cost is then only known to be over it.
+  return cost > MAX_COMPLEXITY ? tooComplex(`over ${MAX_COMPLEXITY}`) : null;
+}
+
+function tooComplex(complexity: number | string): GraphQLError {
+  return new GraphQLError(
+    `The query's estimated cost is ${complexity}; at most ${MAX_COMPLEXITY} is allowed`,
+    {
+      extensions: {
+        code: 'QUERY_TOO_COMPLEX',
+        complexity,
+        maxComplexity: MAX_COMPLEXITY,
+        http: { status: 400 },
+      },
+    },
+  );
+}
+
 /** graphql-query-complexity's message when a query has more nodes than it will estimate. */
 const TOO_MANY_NODES = /maximum allowed number of nodes/;
+
+/**
+ * Why an operation must not run, by its estimated cost; null when it may. Given an argument its
+ * variables make invalid (`first: null` for an `Int!`), graphql-js would refuse that field alone and
+ * run the others, unestimated: the whole operation is refused instead, as bad input.
+ */
+export function complexityRefusal(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables?: Record<string, unknown>,
+  operationName?: string,
+): GraphQLError | null {
+  let complexity: number;
+  try {
+    complexity = queryComplexity(schema, document, variables, operationName);
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    // Too many fields to estimate (the library stops at 10,000 nodes): too costly as well.
+    if (!TOO_MANY_NODES.test(error.message)) {
+      return new GraphQLError(error.message, {
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      });
+    }
+    complexity = Infinity;
+  }
+  return complexity > MAX_COMPLEXITY ? tooComplex(complexity) : null;
+}
 
 /**
  * Rejects, before execution, operations whose estimated cost is over MAX_COMPLEXITY. It runs
@@ -156,34 +226,13 @@ export const complexityLimitPlugin: ApolloServerPlugin = {
   async requestDidStart() {
     return {
       async didResolveOperation({ request, document, schema }) {
-        let complexity: number;
-        try {
-          complexity = queryComplexity(
-            schema,
-            document,
-            request.variables,
-            request.operationName ?? undefined,
-          );
-        } catch (error) {
-          // Too many fields to estimate (the library stops at 10,000 nodes): too costly as well.
-          if (!(error instanceof GraphQLError && TOO_MANY_NODES.test(error.message))) {
-            return; // invalid variables: execution rejects them as BAD_USER_INPUT, running nothing
-          }
-          complexity = Infinity;
-        }
-        if (complexity > MAX_COMPLEXITY) {
-          throw new GraphQLError(
-            `The query's estimated cost is ${complexity}; at most ${MAX_COMPLEXITY} is allowed`,
-            {
-              extensions: {
-                code: 'QUERY_TOO_COMPLEX',
-                complexity,
-                maxComplexity: MAX_COMPLEXITY,
-                http: { status: 400 },
-              },
-            },
-          );
-        }
+        const refusal = complexityRefusal(
+          schema,
+          document,
+          request.variables,
+          request.operationName ?? undefined,
+        );
+        if (refusal) throw refusal;
       },
     };
   },
