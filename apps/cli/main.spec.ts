@@ -334,6 +334,25 @@ describe('the operator CLI', () => {
     expect(refused.stderr).toContain(`Process ${process.pid} (the API server?) is projecting into`);
     expect(run('status').stdout).toContain(`Projector:   process ${process.pid}`);
     expect(forced.status).toBe(0);
+
+    // An older release's file under that live process: refused before anything is emptied.
+    const older = READ_MODELS_SCHEMA_VERSION - 1;
+    readModels.db.pragma(`user_version = ${older}`);
+    const rows = () => readModels.db.prepare('SELECT count(*) AS rows FROM timeline').get();
+    const before = rows();
+
+    const refusedOlder = run('rebuild');
+
+    expect(refusedOlder.status).toBe(1);
+    expect(refusedOlder.stderr).toBe(
+      `${readModels.file} has schema version ${older} (this release's is ${READ_MODELS_SCHEMA_VERSION}) and ` +
+        `process ${process.pid} projects into it: stop it first; the read models are rebuilt then (or pass ` +
+        '--force if that process is not the API server).\n',
+    );
+    expect(readModels.db.pragma('user_version', { simple: true })).toBe(older);
+    expect(rows()).toEqual(before);
+    expect(before).not.toEqual({ rows: 0 });
+    expect(run('rebuild', '--force').status).toBe(0);
     readModels.close();
   });
 

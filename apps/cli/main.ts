@@ -12,7 +12,9 @@ import {
   READ_MODELS_FILE,
   READ_MODELS_SCHEMA_VERSION,
   readModelsDamaged,
+  ReadModelsInUseError,
   rebuild,
+  type MigrationOptions,
   type ReadModels,
 } from '../../libs/read-models/index.js';
 import {
@@ -186,9 +188,13 @@ class DamagedReadModelsError extends Error {
 }
 
 /** Runs `use` on the read models of the data directory, explaining the errors of a file that cannot be used. */
-async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) => Promise<T>): Promise<T> {
+async function withReadModels<T>(
+  dataDir: string,
+  use: (readModels: ReadModels) => Promise<T>,
+  options: MigrationOptions = {},
+): Promise<T> {
   return explainingReadModelErrors(dataDir, async () => {
-    const readModels = openReadModels(dataDir);
+    const readModels = openReadModels(dataDir, options);
     try {
       return await use(readModels);
     } finally {
@@ -224,10 +230,17 @@ async function explainingReadModelErrors<T>(dataDir: string, work: () => Promise
 /** Rebuilds the read models; a damaged file is deleted, with its -wal and -shm, and rebuilt from scratch. */
 async function rebuildReadModels(config: LedgerConfig, store: EventStore, force: boolean): Promise<number> {
   const rebuildThere = () =>
-    withReadModels(config.dataDir, (readModels) => rebuildInto(readModels, store, force));
+    withReadModels(config.dataDir, (readModels) => rebuildInto(readModels, store, force), {
+      evenIfProjected: force,
+    });
   try {
     return await rebuildThere();
   } catch (error) {
+    // An older release's file, which a live server projects into: refused before it is changed.
+    if (error instanceof ReadModelsInUseError) {
+      process.stderr.write(`${error.message} (or pass --force if that process is not the API server).\n`);
+      return 1;
+    }
     if (!(error instanceof DamagedReadModelsError)) throw error;
     deleteReadModels(config.dataDir);
     process.stderr.write(

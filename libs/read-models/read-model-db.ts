@@ -246,7 +246,7 @@ const READ_MODEL_INDEXES = `
  * synchronous=NORMAL: a power cut may lose the last commits, which the runner then applies
  * again from the log, since the checkpoint is in the same transactions as the rows.
  */
-export function openReadModelDb(filePath: string): Database.Database {
+export function openReadModelDb(filePath: string, options: MigrationOptions = {}): Database.Database {
   mkdirSync(dirname(filePath), { recursive: true });
   const db = new Database(filePath);
   try {
@@ -256,7 +256,7 @@ export function openReadModelDb(filePath: string): Database.Database {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    migrate(db);
+    migrate(db, options);
     return db;
   } catch (error) {
     db.close();
@@ -296,7 +296,12 @@ export class NewerReadModelsError extends Error {
   }
 }
 
-function migrate(db: Database.Database): void {
+export interface MigrationOptions {
+  /** Migrate an older file even though another live process projects into it (`rebuild --force`). */
+  evenIfProjected?: boolean;
+}
+
+function migrate(db: Database.Database, { evenIfProjected = false }: MigrationOptions): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
   if (version > SCHEMA_VERSION) {
@@ -304,6 +309,16 @@ function migrate(db: Database.Database): void {
   }
   db.transaction(() => {
     if (version === 0) db.exec(BOOKKEEPING_SCHEMA);
+    // Emptying the read models under the server projecting into them (an older release still
+    // running) would leave it answering nothing: a process that would be refused anyway is refused
+    // before it changes anything.
+    const other = version === 0 || evenIfProjected ? null : activeProjector(db);
+    if (other !== null) {
+      throw new ReadModelsInUseError(
+        `${db.name} has schema version ${version} (this release's is ${SCHEMA_VERSION}) and process ` +
+          `${other} projects into it: stop it first; the read models are rebuilt then`,
+      );
+    }
     recreateReadModels(db, { withIndexes: true });
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
