@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -201,6 +201,20 @@ describe('SqliteEventStore', () => {
       // Each read names the first such event among its own.
       await expect(store.readStream('b')).rejects.toMatchObject(named(3, 'b', 1));
       await expect(store.readAll(2n, 10)).rejects.toMatchObject(named(3, 'b', 1));
+    });
+
+    test('ping reads the file: a damaged one fails it', async () => {
+      for (let n = 0; n < 50; n++) await store.appendToStream(`s${n}`, [newEvent()], 'no-stream');
+      await store.close();
+      const bytes = readFileSync(file);
+      // Every page but the first (the header SQLite reads on opening) overwritten.
+      bytes.fill(0xff, 4096);
+      writeFileSync(file, bytes);
+      store = SqliteEventStore.open(file);
+
+      await expect(store.ping()).rejects.toMatchObject({
+        code: expect.stringMatching(/^SQLITE_(CORRUPT|NOTADB)/),
+      });
     });
 
     test('a file with a newer schema version is refused', async () => {

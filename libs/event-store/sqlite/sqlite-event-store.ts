@@ -234,8 +234,9 @@ export class SqliteEventStore implements EventStore {
     return this.selectByKey(idempotencyKey);
   }
 
+  /** Reads the log's head: a probe that touches the file, so that a damaged one fails it. */
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.selectHeadPosition.get();
   }
 
   async close(): Promise<void> {
