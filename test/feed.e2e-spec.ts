@@ -218,6 +218,25 @@ describe('the event feed and subscriptions', () => {
     }
   });
 
+  test("webhook registrations are in the feed only for those who may read webhooks: a URL may carry a receiver's credential", async () => {
+    const registered = await server.graphql(
+      `mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { position } }`,
+      {
+        input: {
+          url: 'https://hooks.example.com/in?token=receiver-credential',
+          secret: 'whsec-0123456789abcdef',
+        },
+      },
+      KEYS.admin,
+    );
+    expect(registered.errors).toBeUndefined();
+    const webhookEvents = async (key: string) =>
+      (await server.graphql(FEED, { first: 1000, prefix: 'webhook-' }, key)).data!.events.edges.length;
+
+    expect(await webhookEvents(KEYS.auditor)).toBeGreaterThan(0);
+    expect(await webhookEvents(KEYS.responder)).toBe(0);
+  });
+
   test('graphql-ws carries subscriptions only, within the cost limit of a query', async () => {
     const query = subscribe(server, '{ incidents(first: 1) { totalCount } }', {});
     await query.done;

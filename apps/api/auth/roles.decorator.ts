@@ -16,5 +16,10 @@ export const COMMUNICATORS: Role[] = ['responder', 'communicator'];
  * among them), the post-incident catalogs. Communicators see the incident and what customers see.
  */
 export const INTERNAL_READERS: Role[] = ['responder', 'auditor'];
+/**
+ * Who may read webhook registrations, in the `webhooks` query and in the feed: their URLs may carry a
+ * receiver's credential in a path or query.
+ */
+export const WEBHOOK_READERS: Role[] = ['auditor'];
 /** Who may grant compensation: money leaves the company, so admins alone (admin is always allowed). */
 export const COMPENSATION_GRANTERS: Role[] = [];

@@ -1,14 +1,20 @@
 import { Inject } from '@nestjs/common';
-import { Args, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Query, Resolver, Subscription } from '@nestjs/graphql';
 import { incidentStreamId } from '../../../libs/domain/index.js';
 import { EVENT_STORE, type EventStore, type StoredEvent } from '../../../libs/event-store/index.js';
-import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
-import { parsePosition } from '../graphql/context.js';
+import type { Principal } from '../auth/api-key-ring.js';
+import { hasRoles } from '../auth/auth.guard.js';
+import { INTERNAL_READERS, Roles, WEBHOOK_READERS } from '../auth/roles.decorator.js';
+import { parsePosition, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { IncidentEvent } from '../incidents/incident.types.js';
 import { toEventView } from '../incidents/incident.views.js';
-import { WEBHOOK_REGISTERED, WEBHOOK_REMOVED } from '../../../libs/webhooks/webhook-events.js';
+import {
+  WEBHOOK_REGISTERED,
+  WEBHOOK_REMOVED,
+  WEBHOOK_STREAM_PREFIX,
+} from '../../../libs/webhooks/webhook-events.js';
 import { SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/webhook.types.js';
 import { boundedFeed } from './bounded-feed.js';
 import { EventConnection } from './feed.types.js';
@@ -26,8 +32,12 @@ interface FeedFilter {
 /** Every type the log holds: a filter on another (a misspelling, say) would match nothing, for ever. */
 const FEED_EVENT_TYPES = new Set([...SUBSCRIBABLE_EVENT_TYPES, WEBHOOK_REGISTERED, WEBHOOK_REMOVED]);
 
-/** The filter as a predicate; refuses types the log cannot hold. */
-function matches({ streamPrefix, types }: FeedFilter): (event: StoredEvent) => boolean {
+/**
+ * The filter as a predicate; refuses types the log cannot hold. Webhook registrations are left out
+ * for callers who may not read them (a receiver's URL may carry its credential).
+ */
+function matches({ streamPrefix, types }: FeedFilter, principal: Principal): (event: StoredEvent) => boolean {
+  const webhooksReadable = hasRoles(principal, WEBHOOK_READERS);
   const unknown = (types ?? []).filter((type) => !FEED_EVENT_TYPES.has(type));
   if (unknown.length > 0) {
     throw new BadUserInputError(`types: no event is of type ${unknown.join(', ')}`, {
@@ -36,7 +46,8 @@ function matches({ streamPrefix, types }: FeedFilter): (event: StoredEvent) => b
   }
   return (event) =>
     (!streamPrefix || event.streamId.startsWith(streamPrefix)) &&
-    (!types?.length || types.includes(event.type));
+    (!types?.length || types.includes(event.type)) &&
+    (webhooksReadable || !event.streamId.startsWith(WEBHOOK_STREAM_PREFIX));
 }
 
 const afterArg = {
@@ -82,10 +93,11 @@ export class FeedResolver {
     @Args('first', { type: () => Int, nullable: true, defaultValue: 100 }) firstOrNull: number | null,
     @Args('streamPrefix', prefixArg) streamPrefix: string | null,
     @Args('types', typesArg) types: string[] | null,
+    @Context() context: LedgerContext,
   ): Promise<EventConnection> {
     const first = firstOrNull ?? 100;
     if (first < 1 || first > 1_000) throw new BadUserInputError('first must be from 1 to 1000');
-    const wanted = matches({ streamPrefix, types });
+    const wanted = matches({ streamPrefix, types }, context.req.principal!);
     const edges: EventConnection['edges'] = [];
     let position = await cursorOf(this.store, after);
     let scanned = 0;
@@ -117,8 +129,9 @@ export class FeedResolver {
     @Args('after', afterArg) after: string | null,
     @Args('streamPrefix', prefixArg) streamPrefix: string | null,
     @Args('types', typesArg) types: string[] | null,
+    @Context() context: LedgerContext,
   ): AsyncIterator<StoredEvent> {
-    const wanted = matches({ streamPrefix, types });
+    const wanted = matches({ streamPrefix, types }, context.req.principal!);
     const store = this.store;
     return boundedFeed(async function* (signal) {
       const from = await cursorOf(store, after);

@@ -3,7 +3,7 @@ import { Args, Context, ID, Int, Mutation, Query, Resolver } from '@nestjs/graph
 import { WebhookDispatcher } from '../../../libs/webhooks/webhook-dispatcher.js';
 import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { Roles } from '../auth/roles.decorator.js';
+import { Roles, WEBHOOK_READERS } from '../auth/roles.decorator.js';
 import type { LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
@@ -39,7 +39,7 @@ export class WebhooksResolver {
   }
 
   @Query(() => [Webhook], { description: 'Every webhook registered on this server, oldest first.' })
-  @Roles('auditor')
+  @Roles(...WEBHOOK_READERS)
   webhooks(): Webhook[] {
     return this.dispatcher.webhooks.webhooks();
   }
@@ -47,7 +47,7 @@ export class WebhooksResolver {
   @Query(() => [WebhookDelivery], {
     description: 'The delivery log of a webhook, newest first: each event queued for it and every attempt.',
   })
-  @Roles('auditor')
+  @Roles(...WEBHOOK_READERS)
   webhookDeliveries(
     @Args('webhookId', { type: () => ID }, uuidPipe('webhookId')) webhookId: string,
     @Args('first', { type: () => Int, defaultValue: 50 }) first: number,
