@@ -154,6 +154,16 @@ describe('read models over GraphQL', () => {
       (await server.graphql(DECLARED, { id }, key)).data!.incident.events[0].data;
     expect(await declaredData(KEYS.communicator)).toEqual(declared.data);
     expect(await declaredData(KEYS.auditor)).toEqual(declaredInAll.data);
+    // …nor the request's fingerprint, which hashes the whole input, the summary included.
+    const keyed = await declareIncident(server, {
+      summary: 'An internal guess',
+      idempotencyKey: `keyed-${id}`,
+    });
+    const FINGERPRINT = `query($id: ID!) { incident(id: $id) { events { requestFingerprint } } }`;
+    const fingerprintFor = async (key: string) =>
+      (await server.graphql(FINGERPRINT, { id: keyed.id }, key)).data!.incident.events[0].requestFingerprint;
+    expect(await fingerprintFor(KEYS.communicator)).toBeNull();
+    expect(await fingerprintFor(KEYS.auditor)).toMatch(/^[0-9a-f]{64}$/);
     await server.graphql(POST, {
       input: {
         incidentId: id,

@@ -61,7 +61,12 @@ export class IncidentsResolver {
         .filter((event) => event.streamVersion <= incident.version)
         .filter((event) => internal || visibilityOf(event) === 'PUBLIC')
         .map((event) =>
-          toEventView(internal ? event : { ...event, data: publicData(event.type, event.data) }),
+          toEventView(
+            internal
+              ? event
+              : // The request's fingerprint hashes its whole input, the withheld part included.
+                { ...event, data: publicData(event.type, event.data), requestFingerprint: null },
+          ),
         )
     );
   }
