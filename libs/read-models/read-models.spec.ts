@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -592,7 +592,8 @@ describe("the read models' file in a data directory", () => {
     readModels.close();
 
     expect(readModels.file).toBe(join(dataDir, 'read-models.db'));
-    expect(existsSync(readModels.file)).toBe(true);
+    // The internal timeline is in it: readable by its owner only.
+    expect(statSync(readModels.file).mode & 0o777).toBe(0o600);
   });
 
   test('an event the ledger never writes stops the projection with its position, stream and version', async () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -181,6 +181,8 @@ describe('SqliteEventStore', () => {
       expect(raw.pragma('user_version', { simple: true })).toBe(1);
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       raw.close();
+      // Internal notes are in it: readable by its owner only, its log too.
+      for (const name of [file, `${file}-wal`]) expect(statSync(name).mode & 0o777).toBe(0o600);
     });
 
     test('an event whose data is not JSON (changed outside the ledger) is named by the reads that meet it', async () => {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -115,7 +115,10 @@ export class SqliteEventStore implements EventStore {
 
   /** Opens (creating the directory, file and schema if missing) the store at `filePath`. */
   static open(filePath: string): SqliteEventStore {
-    mkdirSync(dirname(filePath), { recursive: true });
+    mkdirSync(dirname(filePath), { recursive: true, mode: 0o700 });
+    // Readable by its owner only (SQLite gives the -wal and -shm files the same mode): internal
+    // notes are in it.
+    closeSync(openSync(filePath, 'a', 0o600));
     const db = new Database(filePath);
     try {
       db.pragma('journal_mode = WAL');
