@@ -259,6 +259,22 @@ describe('the operator CLI', () => {
       expect(existsSync(join(none, 'read-models.db'))).toBe(false);
     });
 
+    test('ahead of the event store (a restore out of order): status says so', () => {
+      const { copy } = spoiled('ahead', (file) => {
+        const db = new Database(file);
+        db.prepare('UPDATE checkpoint SET position = ?').run(String(head + 100n));
+        db.close();
+      });
+
+      const status = runIn(copy, 'status');
+
+      expect(status.status).toBe(0);
+      expect(status.stdout).toContain(
+        'Lag:         -100 (the read models are ahead of the event store: not its own, a restore out of ' +
+          'order? Delete read-models.db, with its -wal and -shm files, or run rebuild)\n',
+      );
+    });
+
     const notADatabase = (file: string) => writeFileSync(file, 'not a database '.repeat(1000));
     /** Overwrites bytes of the tables' pages, past the header and the schema's page. */
     const damaged = (file: string) => {

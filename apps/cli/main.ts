@@ -292,7 +292,11 @@ function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
             : []),
           `Checkpoint:  ${checkpoint ?? 'none (nothing applied yet)'}`,
           `Head:        ${head ?? 'none (the event store is empty)'}`,
-          `Lag:         ${lag}`,
+          `Lag:         ${lag}` +
+            (lag < 0n
+              ? ' (the read models are ahead of the event store: not its own, a restore out of order? ' +
+                'Delete read-models.db, with its -wal and -shm files, or run rebuild)'
+              : ''),
           `Projector:   ${projector === null ? 'none running on this machine' : `process ${projector}`}`,
         ].join('\n') + '\n',
       );
