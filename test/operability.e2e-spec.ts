@@ -124,6 +124,28 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  test('a data dir whose files cannot be used is named at start, with what to do about it', async () => {
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
+    const first = await startServerProcess(env);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const readModels = path.join(dataDir, 'read-models.db');
+
+    const newer = new Database(readModels);
+    newer.pragma('user_version = 99');
+    newer.close();
+    await expect(startServerProcess(env)).rejects.toThrow(
+      `Cannot start: ${readModels} has schema version 99; this release reads up to`,
+    );
+
+    fs.writeFileSync(readModels, 'not a database '.repeat(1000));
+    await expect(startServerProcess(env)).rejects.toThrow(
+      `Cannot start: ${readModels} is damaged (file is not a database). It holds only derived data: run rebuild`,
+    );
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
   test('a server started while a rebuild holds the read models says so and exits 1', async () => {
     const dataDir = tempDir();
     const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };

@@ -46,6 +46,9 @@ export async function createApp(config: LedgerConfig): Promise<INestApplication>
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(config), {
     bufferLogs: true,
     bodyParser: false,
+    // A provider that fails (a data dir's file that cannot be used) is thrown to main.ts, which
+    // says what it is, instead of Nest's exiting with a stack trace.
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   if (config.corsOrigins) app.enableCors(corsOptions(config.corsOrigins));

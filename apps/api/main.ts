@@ -1,13 +1,16 @@
 import { ReadModelsInUseError } from '../../libs/read-models/index.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
+import { dataDirProblem } from './data-dir-problems.js';
 import { HttpDrain } from './http-drain.js';
 
 /** How long a shutdown waits for running requests to answer. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
+let dataDir: string | null = null;
 try {
   const config = loadConfig();
+  dataDir = config.dataDir;
   const app = await createApp(config);
   const http = new HttpDrain();
   // Before GraphQL's own middleware, which the app adds as it starts listening.
@@ -39,8 +42,10 @@ try {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
-  if (error instanceof ReadModelsInUseError) {
-    process.stderr.write(`Cannot start: ${error.message}\n`);
+  const problem =
+    error instanceof ReadModelsInUseError ? error.message : dataDir && dataDirProblem(dataDir, error);
+  if (problem) {
+    process.stderr.write(`Cannot start: ${problem}\n`);
     process.exit(1);
   }
   throw error;

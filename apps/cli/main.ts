@@ -27,6 +27,7 @@ import {
 } from './audit-commands.js';
 import { progressBar } from './progress-bar.js';
 import { ConfigError, loadConfig, type LedgerConfig } from '../api/config/ledger-config.js';
+import { dataDirAdvice } from '../api/data-dir-problems.js';
 import { EVENT_STORE_FILE, openEventStore } from '../api/event-store/event-store.module.js';
 
 const USAGE = `Usage: npm run --silent cli -- <command>     (or: node dist/apps/cli/main.js <command>)
@@ -93,10 +94,7 @@ async function main(args: string[]): Promise<number> {
 
 class DamagedEventStoreError extends Error {
   constructor(file: string, reason: string) {
-    super(
-      `${file} is damaged (${reason}). It is the event log itself, which nothing can rebuild: stop the ` +
-        'server, keep a copy of it (with its -wal and -shm files), and restore it from a backup.',
-    );
+    super(dataDirAdvice.damagedEventStore(file, reason));
   }
 }
 
@@ -180,10 +178,7 @@ class DamagedReadModelsError extends Error {
     readonly file: string,
     readonly reason: string,
   ) {
-    super(
-      `${file} is damaged (${reason}). It holds only derived data: run rebuild, which deletes it (with its ` +
-        '-wal and -shm files) and rebuilds it from the event log, or delete them and start the server.',
-    );
+    super(dataDirAdvice.damagedReadModels(file, reason));
   }
 }
 
@@ -213,11 +208,7 @@ async function explainingReadModelErrors<T>(dataDir: string, work: () => Promise
     return await work();
   } catch (error) {
     if (error instanceof NewerReadModelsError) {
-      throw new Error(
-        `${error.message}: a newer release wrote it. Use that release; or, to go back to this ` +
-          `one, delete ${file} (with its -wal and -shm files) and run rebuild.`,
-        { cause: error },
-      );
+      throw new Error(dataDirAdvice.newerReadModels(error, file), { cause: error });
     }
     // SQLite's errors do not name the file: the event store's could be the damaged one.
     if (isDamagedDatabaseError(error) && readModelsDamaged(dataDir)) {
