@@ -55,6 +55,7 @@ describe('health, request ids and configuration', () => {
   test('a bad setting fails start-up with a message naming it', () => {
     const bad: Array<[NodeJS.ProcessEnv, string]> = [
       [{ PORT: 'eighty' }, 'PORT'],
+      [{ PORT: '0x10' }, 'PORT'],
       [{ LEDGER_API_KEYS: 'alice:janitor:0123456789abcdefgh' }, 'LEDGER_API_KEYS'],
       [{ LEDGER_API_KEYS: 'alice:responder:short' }, 'LEDGER_API_KEYS'],
       [{ EVENTSTORE_URL: 'mysql://db' }, 'EVENTSTORE_URL'],
@@ -105,6 +106,17 @@ describe('the built server, as `npm start` runs it', () => {
     expect((await post(second.url, key!, '{ __typename }')).data.__typename).toBe('Query');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('PORT=0 lets the system pick the port, and the server says which', async () => {
+    const dataDir = tempDir();
+    const server = await startServerProcess({ LEDGER_DATA_DIR: dataDir, PORT: '0' });
+    const [, port] = /GraphQL on http:\/\/localhost:(\d+)\/graphql/.exec(server.output())!;
+    expect(Number(port)).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

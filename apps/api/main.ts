@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { ReadModelsInUseError } from '../../libs/read-models/index.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
@@ -16,7 +17,9 @@ try {
   // Before GraphQL's own middleware, which the app adds as it starts listening.
   app.use(http.middleware);
   await app.listen(config.port);
-  process.stdout.write(`incident-ledger: GraphQL on http://localhost:${config.port}/graphql\n`);
+  // The port bound, which PORT=0 leaves to the system.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  process.stdout.write(`incident-ledger: GraphQL on http://localhost:${port}/graphql\n`);
 
   // Graceful shutdown: stop accepting requests, let the running ones (and their appends) finish
   // and answer, close the store, exit 0. A second signal exits at once.

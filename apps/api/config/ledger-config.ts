@@ -222,8 +222,9 @@ function originOf(entry: string): string | null {
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 3000;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  // Decimal digits only: Number() would also take "0x10" (16) or "1e3".
+  const port = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535) {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${value}"`);
   }
   return port;
