@@ -9,6 +9,16 @@ import { killServerProcesses, startServerProcess } from './support/server-proces
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-ops-'));
 
+/** Declares an incident over HTTP, as the ops test keys' admin. */
+async function declareIncidentOver(url: string): Promise<void> {
+  const declared = await post(
+    url,
+    'ops-admin-key-0123456789',
+    'mutation { declareIncident(input: { title: "Search is slow", severity: SEV3 }) { version } }',
+  );
+  expect(declared.errors).toBeUndefined();
+}
+
 async function post(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
@@ -104,6 +114,24 @@ describe('the built server, as `npm start` runs it', () => {
     const second = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
     expect(second.output()).not.toContain(key!);
     expect((await post(second.url, key!, '{ __typename }')).data.__typename).toBe('Query');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('read models that start behind the log (new, or emptied by a schema change) are said to be catching up', async () => {
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
+    const first = await startServerProcess(env);
+    await declareIncidentOver(first.url);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    for (const suffix of ['', '-wal', '-shm'])
+      fs.rmSync(path.join(dataDir, `read-models.db${suffix}`), { force: true });
+
+    const second = await startServerProcess(env);
+
+    expect(second.output()).toContain('Read models behind the event store: catching up');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -42,11 +42,31 @@ export class ReadModelsModule
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.runner.onError((error) =>
       this.logger.error({ err: error }, 'Projection batch failed; retrying from the checkpoint'),
     );
+    // Before it starts: whether the read models begin behind the log.
+    await this.reportCatchUp();
     this.runner.start();
+  }
+
+  /**
+   * Says so when the read models start behind the log (new, or emptied by a schema change): until
+   * they catch up, queries answer from part of it. And says when they have.
+   */
+  private async reportCatchUp(): Promise<void> {
+    const { checkpoint, head, lag } = await this.runner.status();
+    if (head === null || lag <= 0n) return;
+    this.logger.warn(
+      { checkpoint: checkpoint?.toString() ?? null, head: head.toString(), lag: lag.toString() },
+      'Read models behind the event store: catching up; until then queries answer from part of the log',
+    );
+    const unsubscribe = this.runner.onProgress(({ checkpoint: reached }) => {
+      if (reached < head) return;
+      unsubscribe();
+      this.logger.log({ head: head.toString() }, 'Read models caught up with the event store');
+    });
   }
 
   /**
