@@ -38,6 +38,13 @@ describe('delivery and notification settings', () => {
     [{ LEDGER_SMTP_URL: 'http://mail' }, 'LEDGER_SMTP_URL'],
     [{ LEDGER_SMTP_URL: 'smtp://mail:25' }, 'LEDGER_SMTP_TO'],
     [{ LEDGER_NOTIFICATION_WEBHOOK_URL: 'ftp://x' }, 'LEDGER_NOTIFICATION_WEBHOOK_URL'],
+    // Given without what they belong to: a mistake, not a default.
+    [{ LEDGER_SMTP_TO: 'customers@example.com' }, 'LEDGER_SMTP_URL is missing, though LEDGER_SMTP_TO is set'],
+    [
+      { LEDGER_NOTIFICATION_WEBHOOK_SECRET: 'notify-secret-0123456789' },
+      'LEDGER_NOTIFICATION_WEBHOOK_URL is missing, though LEDGER_NOTIFICATION_WEBHOOK_SECRET is set',
+    ],
+    [{ LEDGER_WEBHOOK_MAX_RESPONSE_BYTES: '1e3' }, 'LEDGER_WEBHOOK_MAX_RESPONSE_BYTES'],
     // Credentials would end up in the log with every failed attempt; fetch refuses them anyway.
     [
       { LEDGER_NOTIFICATION_WEBHOOK_URL: 'http://user:pw@localhost:4199/notify' },

@@ -129,16 +129,33 @@ function parseInteger(
 ): number {
   const value = env[name];
   if (value === undefined || value.trim() === '') return fallback;
-  const parsed = Number(value);
+  const parsed = decimalInteger(value);
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
     throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return parsed;
 }
 
+/** The value's decimal digits as a number; NaN otherwise (Number() would take "0x10", "1e3", "1_0"). */
+function decimalInteger(value: string): number {
+  return /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** A setting that means something only with `required`, given without it: a mistake, not a default. */
+function requireWith(env: NodeJS.ProcessEnv, required: string, dependents: string[]): void {
+  const given = dependents.filter((name) => env[name]?.trim());
+  if (!env[required]?.trim() && given.length > 0) {
+    throw new ConfigError(
+      required,
+      `is missing, though ${given.join(' and ')} ${given.length > 1 ? 'are' : 'is'} set`,
+    );
+  }
+}
+
 const EMAIL = /^[^\s@,<>]+@[^\s@,<>]+$/;
 
 function parseSmtp(env: NodeJS.ProcessEnv): SmtpConfig | null {
+  requireWith(env, 'LEDGER_SMTP_URL', ['LEDGER_SMTP_FROM', 'LEDGER_SMTP_TO']);
   const url = env.LEDGER_SMTP_URL?.trim();
   if (!url) return null;
   if (!/^smtps?:\/\/[^/]+/.test(url))
@@ -156,6 +173,7 @@ function parseSmtp(env: NodeJS.ProcessEnv): SmtpConfig | null {
 }
 
 function parseNotificationWebhook(env: NodeJS.ProcessEnv): { url: string; secret: string } | null {
+  requireWith(env, 'LEDGER_NOTIFICATION_WEBHOOK_URL', ['LEDGER_NOTIFICATION_WEBHOOK_SECRET']);
   const url = env.LEDGER_NOTIFICATION_WEBHOOK_URL?.trim();
   const secret = env.LEDGER_NOTIFICATION_WEBHOOK_SECRET ?? '';
   if (!url) return null;
@@ -222,8 +240,7 @@ function originOf(entry: string): string | null {
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return 3000;
-  // Decimal digits only: Number() would also take "0x10" (16) or "1e3".
-  const port = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  const port = decimalInteger(value);
   if (!Number.isInteger(port) || port > 65535) {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${value}"`);
   }
