@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -135,6 +136,23 @@ describe('the built server, as `npm start` runs it', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a PORT in use stops start-up with a message naming it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const { port } = taken.address() as AddressInfo;
+    const dataDir = tempDir();
+
+    try {
+      await expect(startServerProcess({ LEDGER_DATA_DIR: dataDir, PORT: String(port) })).rejects.toThrow(
+        `Cannot start: PORT ${port} is already in use by another process`,
+      );
+    } finally {
+      // A listener left open would keep Jest from exiting when the expectation fails.
+      taken.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('PORT=0 lets the system pick the port, and the server says which', async () => {

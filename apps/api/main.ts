@@ -9,9 +9,10 @@ import { HttpDrain } from './http-drain.js';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 let dataDir: string | null = null;
+let configuredPort: number | null = null;
 try {
   const config = loadConfig();
-  dataDir = config.dataDir;
+  ({ dataDir, port: configuredPort } = config);
   const app = await createApp(config);
   const http = new HttpDrain();
   // Before GraphQL's own middleware, which the app adds as it starts listening.
@@ -46,7 +47,11 @@ try {
     process.exit(2);
   }
   const problem =
-    error instanceof ReadModelsInUseError ? error.message : dataDir && dataDirProblem(dataDir, error);
+    error instanceof ReadModelsInUseError
+      ? error.message
+      : (error as { code?: unknown } | null)?.code === 'EADDRINUSE'
+        ? `PORT ${configuredPort} is already in use by another process`
+        : dataDir && dataDirProblem(dataDir, error);
   if (problem) {
     process.stderr.write(`Cannot start: ${problem}\n`);
     process.exit(1);
