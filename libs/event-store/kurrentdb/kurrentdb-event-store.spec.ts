@@ -1,6 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
-import { ANY, FORWARDS, KurrentDBClient, NO_STREAM, START, jsonEvent } from '@kurrent/kurrentdb-client';
+import {
+  ANY,
+  FORWARDS,
+  KurrentDBClient,
+  NO_STREAM,
+  START,
+  convertToCommandError,
+  jsonEvent,
+} from '@kurrent/kurrentdb-client';
 import { DuplicateIdempotencyKeyError, type NewEvent, type StoredEvent } from '../event-store.js';
 import { GENESIS_HASH, chainHash } from '../hash-chain.js';
 import { describeEventStoreContract } from '../testing/event-store.contract.js';
@@ -14,6 +22,7 @@ import {
   chainEvents,
   commitPositionOf,
   commonIdempotencyKey,
+  endsSubscription,
   envelopeToMetadata,
   evaluateIdempotencyIndex,
   idempotencyStreamName,
@@ -207,6 +216,12 @@ describe('KurrentDB adapter: envelope ↔ KurrentDB event', () => {
     expect(() => chainEvents(streamId, [notAnObject], EMPTY_STREAM_HEAD, 'x')).toThrow(RangeError);
   });
 
+  test("types starting with $ are refused: KurrentDB's system events, which the feed leaves out", () => {
+    expect(() => chainEvents(streamId, [newEvent({ type: '$Declared' })], EMPTY_STREAM_HEAD, 'x')).toThrow(
+      /\$Declared: types starting with \$ are KurrentDB's own/,
+    );
+  });
+
   test('recordedAt never runs backwards within a stream', () => {
     const now = new Date('2024-05-01T10:00:00.000Z');
     expect(nextRecordedAt(EMPTY_STREAM_HEAD, now)).toBe('2024-05-01T10:00:00.000Z');
@@ -240,6 +255,37 @@ describe('KurrentDB adapter: envelope ↔ KurrentDB event', () => {
     expect(() => commitPositionOf({ ...recorded, position: { commit: unknown, prepare: unknown } })).toThrow(
       /22\.6/,
     );
+  });
+});
+
+describe('KurrentDB adapter: which errors end a subscription', () => {
+  // As the client hands a server's errors on: a gRPC status code (from @grpc/grpc-js), and the
+  // server's exception name in the metadata when it gives one.
+  const grpcError = (code: number, details: string, exception?: string) =>
+    convertToCommandError(
+      Object.assign(new Error(`${code} ${details}`), {
+        code,
+        details,
+        metadata: {
+          get: () => [],
+          getMap: () => (exception ? { exception, 'stream-name': 'incident-1' } : {}),
+        },
+      }),
+    );
+
+  test('an error that comes back every time ends it: refused, deleted, an invalid position', () => {
+    expect(endsSubscription(grpcError(7, 'Access denied', 'access-denied'))).toBe(true);
+    expect(endsSubscription(grpcError(16, 'Unauthenticated'))).toBe(true);
+    expect(endsSubscription(grpcError(5, 'Stream deleted', 'stream-deleted'))).toBe(true);
+    expect(endsSubscription(grpcError(3, 'Invalid position'))).toBe(true);
+  });
+
+  test('a dropped connection, a restart or a timeout resubscribes', () => {
+    expect(endsSubscription(grpcError(14, 'Connection dropped'))).toBe(false); // UNAVAILABLE
+    expect(endsSubscription(grpcError(13, 'Internal'))).toBe(false); // INTERNAL: a restarting node
+    expect(endsSubscription(grpcError(4, 'Deadline exceeded'))).toBe(false);
+    expect(endsSubscription(grpcError(2, 'client error (Connect)'))).toBe(false);
+    expect(endsSubscription(new Error('socket hang up'))).toBe(false);
   });
 });
 

@@ -72,7 +72,7 @@
  * position. When it drops with an error (server restart, network, leader change) it resubscribes after
  * the last event it saw, with a jittered backoff capped at `maxResubscribeDelayMs` (5 s), and skips
  * anything at or before that position, so the consumer sees no gap and no duplicate; only an
- * access-denied error ends it with that error. It ends when the signal aborts (also while waiting),
+ * error that would come back every time (`endsSubscription`) ends it with that error. It ends when the signal aborts (also while waiting),
  * when the consumer stops iterating, or when the store closes.
  */
 import { createHash } from 'node:crypto';
@@ -365,6 +365,11 @@ export function chainEvents(
     if (!UUID.test(event.eventId)) {
       throw new RangeError(`Event id ${event.eventId} is not a UUID; KurrentDB event ids must be UUIDs`);
     }
+    // The feed leaves out KurrentDB's system events by their type: such an event would be stored
+    // and never read.
+    if (event.type.startsWith('$')) {
+      throw new RangeError(`Event type ${event.type}: types starting with $ are KurrentDB's own`);
+    }
     const data: unknown = JSON.parse(JSON.stringify(event.data ?? null));
     if (!isPlainObject(data))
       throw new RangeError(`The data of event ${event.eventId} must be a JSON object`);
@@ -495,6 +500,25 @@ interface WrongExpectedVersionLike {
 
 function isWrongExpectedVersion(error: unknown): error is WrongExpectedVersionLike {
   return errorType(error) === ErrorType.WRONG_EXPECTED_VERSION;
+}
+
+/** gRPC's INVALID_ARGUMENT status, which the client passes on as an unknown error. */
+const GRPC_INVALID_ARGUMENT = 3;
+
+/**
+ * Whether a subscription's error will come back however often it resubscribes (refused, deleted,
+ * or a position the server calls invalid): it ends the subscription, as the SQLite store's errors
+ * do, rather than retrying for ever without a word.
+ */
+export function endsSubscription(error: unknown): boolean {
+  const type = errorType(error);
+  return (
+    type === ErrorType.ACCESS_DENIED ||
+    type === ErrorType.STREAM_DELETED ||
+    type === ErrorType.STREAM_TOMBSTONED ||
+    type === ErrorType.INVALID_ARGUMENT ||
+    (type === ErrorType.UNKNOWN && (error as { code?: unknown }).code === GRPC_INVALID_ARGUMENT)
+  );
 }
 
 function isStreamNotFound(error: unknown): boolean {
@@ -785,6 +809,7 @@ export class KurrentDbEventStore implements EventStore {
       for await (const resolved of this.client.readStream(claim.streamId, {
         fromRevision: BigInt(Math.max(0, claim.baseVersion)),
         direction: FORWARDS,
+        requiresLeader: true,
       })) {
         if (resolved.event?.id.toLowerCase() === firstId) {
           const fromVersion = versionFromRevision(resolved.event.revision);
@@ -807,6 +832,7 @@ export class KurrentDbEventStore implements EventStore {
       for await (const resolved of this.client.readStream(indexStream, {
         fromRevision: START,
         direction: FORWARDS,
+        requiresLeader: true,
       })) {
         if (resolved.event) {
           events.push({
@@ -979,7 +1005,7 @@ export class KurrentDbEventStore implements EventStore {
         // The server ended the subscription without an error: resubscribe.
       } catch (error) {
         if (stop.aborted) return;
-        if (errorType(error) === ErrorType.ACCESS_DENIED) throw error;
+        if (endsSubscription(error)) throw error;
         // Dropped (server restart, network, leader change): resubscribe after `last`.
       } finally {
         stop.removeEventListener('abort', end);
@@ -1025,6 +1051,9 @@ export class KurrentDbEventStore implements EventStore {
         fromRevision: END,
         direction: BACKWARDS,
         maxCount: 1,
+        // What an append chains onto and what idempotency decides on are read from the leader, which
+        // takes the writes: a follower may lag (nodePreference=follower) and answer a stale head.
+        requiresLeader: true,
       })) {
         if (resolved.event) return resolved.event;
       }
