@@ -49,8 +49,12 @@ export async function createApp(config: LedgerConfig): Promise<INestApplication>
     // A provider that fails (a data dir's file that cannot be used) is thrown to main.ts, which
     // says what it is, instead of Nest's exiting with a stack trace.
     abortOnError: false,
+    // Nor are the logs buffered until then flushed with Nest's report of it (a stack trace): they
+    // are flushed below, once the app is built.
+    autoFlushLogs: false,
   });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   if (config.corsOrigins) app.enableCors(corsOptions(config.corsOrigins));
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useGlobalPipes(new ValidationPipe(VALIDATION_OPTIONS));
