@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
 import { declareIncident, LedgerServer } from './support/ledger-server.js';
-import { killServerProcesses, startServerProcess } from './support/server-process.js';
+import { closedPort, killServerProcesses, startServerProcess } from './support/server-process.js';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-ops-'));
 
@@ -155,6 +155,23 @@ describe('the built server, as `npm start` runs it', () => {
     }
   });
 
+  test('a KurrentDB server that does not answer stops start-up with a message naming it', async () => {
+    const port = await closedPort();
+    const url = `kurrentdb://admin:s3cret@127.0.0.1:${port}?tls=false`;
+    const dataDir = tempDir();
+    const said = await startServerProcess({ LEDGER_DATA_DIR: dataDir, EVENTSTORE_URL: url }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+
+    expect(said).toMatch(/^server exited with 1:/);
+    expect(said).toContain(
+      `Cannot start: the KurrentDB server of EVENTSTORE_URL (kurrentdb://***@127.0.0.1:${port}?tls=false) does not answer`,
+    );
+    expect(said).not.toContain('s3cret');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   test('PORT=0 lets the system pick the port, and the server says which', async () => {
     const dataDir = tempDir();
     const server = await startServerProcess({ LEDGER_DATA_DIR: dataDir, PORT: '0' });
@@ -198,9 +215,15 @@ describe('the built server, as `npm start` runs it', () => {
     );
 
     fs.writeFileSync(readModels, 'not a database '.repeat(1000));
-    await expect(startServerProcess(env)).rejects.toThrow(
+    const said = await startServerProcess(env).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    expect(said).toContain(
       `Cannot start: ${readModels} is damaged (file is not a database). It holds only derived data: run rebuild`,
     );
+    // The message alone: Nest's own report of the failed provider (a stack trace) is not printed.
+    expect(said).not.toMatch(/SqliteError|ExceptionHandler/);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 

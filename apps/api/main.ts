@@ -3,6 +3,7 @@ import { ReadModelsInUseError } from '../../libs/read-models/index.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
 import { dataDirProblem } from './data-dir-problems.js';
+import { EventStoreUnreachableError } from './event-store/event-store.module.js';
 import { HttpDrain } from './http-drain.js';
 
 /** How long a shutdown waits for running requests to answer. */
@@ -47,7 +48,7 @@ try {
     process.exit(2);
   }
   const problem =
-    error instanceof ReadModelsInUseError
+    error instanceof ReadModelsInUseError || error instanceof EventStoreUnreachableError
       ? error.message
       : (error as { code?: unknown } | null)?.code === 'EADDRINUSE'
         ? `PORT ${configuredPort} is already in use by another process`

@@ -21,6 +21,7 @@ import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-sto
 import { openReadModels, READ_MODELS_SCHEMA_VERSION, rebuild } from '../../libs/read-models/index.js';
 import { registerProjector } from '../../libs/read-models/read-model-db.js';
 import { compileForChildProcess } from '../../libs/event-store/testing/compile-for-child-process.js';
+import { closedPort } from '../../test/support/server-process.js';
 import {
   executeCommand,
   generateHistory,
@@ -128,6 +129,20 @@ describe('the operator CLI', () => {
 
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('EVENTSTORE_URL');
+  });
+
+  test('a KurrentDB server that does not answer is named, without the credentials', async () => {
+    const port = await closedPort();
+    const result = spawnSync(process.execPath, [cli, 'status'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, EVENTSTORE_URL: `kurrentdb://admin:s3cret@127.0.0.1:${port}?tls=false` },
+    });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `Failed: the KurrentDB server of EVENTSTORE_URL (kurrentdb://***@127.0.0.1:${port}?tls=false) does not answer`,
+    );
+    expect(result.stderr).not.toContain('s3cret');
   });
 
   test('a data dir without an event store is refused, and left without one', () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 
 /** The built server (`npm run build`, done by `pretest`), as `npm start` runs it. */
@@ -38,4 +39,13 @@ export async function startServerProcess(env: NodeJS.ProcessEnv): Promise<Server
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+/** A local port nothing listens on (the system gave it, then it was let go): connections are refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

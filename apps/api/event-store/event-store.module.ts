@@ -11,13 +11,34 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 /** The embedded store's file in LEDGER_DATA_DIR. */
 export const EVENT_STORE_FILE = 'events.db';
 
+/** The KurrentDB server of EVENTSTORE_URL did not answer when the store was opened. */
+export class EventStoreUnreachableError extends Error {
+  constructor(server: string, reason: string) {
+    super(
+      `the KurrentDB server of EVENTSTORE_URL (${server}) does not answer (${reason}): is it running there?`,
+    );
+  }
+}
+
 export async function openEventStore(
   config: Pick<LedgerConfig, 'dataDir' | 'eventStoreUrl'>,
 ): Promise<EventStore> {
   if (!config.eventStoreUrl) return SqliteEventStore.open(path.join(config.dataDir, EVENT_STORE_FILE));
   const { KurrentDbEventStore } =
     await import('../../../libs/event-store/kurrentdb/kurrentdb-event-store.js');
-  return KurrentDbEventStore.connect(config.eventStoreUrl);
+  const store = KurrentDbEventStore.connect(config.eventStoreUrl);
+  // The client connects lazily: asked now, an unreachable server is named at once, instead of
+  // failing the first read with the client's bare "UnavailableError".
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close();
+    throw new EventStoreUnreachableError(
+      store.server,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+  return store;
 }
 
 @Global()

@@ -577,6 +577,8 @@ export class KurrentDbEventStore implements EventStore {
 
   constructor(
     private readonly client: KurrentDBClient,
+    /** The connection string without its credentials: what messages may name. */
+    readonly server: string,
     options: KurrentDbEventStoreOptions = {},
   ) {
     this.maxAnyAttempts = options.maxAnyAttempts ?? 100;
@@ -600,7 +602,7 @@ export class KurrentDbEventStore implements EventStore {
       // eslint-disable-next-line preserve-caught-error
       throw new Error(`Invalid KurrentDB connection string: ${redactCredentials(message, normalised)}`);
     }
-    return new KurrentDbEventStore(client, options);
+    return new KurrentDbEventStore(client, redactCredentials(normalised, normalised), options);
   }
 
   // ---- appends ---------------------------------------------------------------------------
