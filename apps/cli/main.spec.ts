@@ -413,6 +413,20 @@ describe('the operator CLI', () => {
     expect(unknown.stderr).toContain(`No incident ${missing} in the event store.`);
   });
 
+  test('a reader that stops reading (| head) ends the output quietly; the exit code is the verdict', async () => {
+    const child = spawn(process.execPath, [cli, 'verify'], {
+      env: { PATH: process.env.PATH, LEDGER_DATA_DIR: dataDir },
+    });
+    // Closed before the CLI writes: its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const status = await new Promise((resolve) => child.on('exit', resolve));
+
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+  });
+
   test('replay shows control characters escaped: an entry is one line, and no escape reaches the terminal', async () => {
     const copy = join(dir, 'forged');
     cpSync(dataDir, copy, { recursive: true });

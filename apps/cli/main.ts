@@ -298,6 +298,12 @@ function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
   });
 }
 
+// A reader that goes away (`| head`) takes no more output: the command still finishes, and exits
+// with its own verdict (verify's, say), instead of failing on EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
