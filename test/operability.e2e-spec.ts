@@ -94,7 +94,7 @@ describe('the built server, as `npm start` runs it', () => {
   // A failed test must not leave its server running (jest would wait for it).
   afterEach(killServerProcesses);
 
-  test('with no key configured it prints a generated admin key once, stores only its hash, and that key works after a restart', async () => {
+  test('with no key configured it prints a generated admin key once, stores only its hash, and that key works after a restart until keys are configured', async () => {
     const dataDir = tempDir();
     const first = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
     const key = /Bearer (\S+)"/.exec(first.output())?.[1];
@@ -117,6 +117,20 @@ describe('the built server, as `npm start` runs it', () => {
     expect((await post(second.url, key!, '{ __typename }')).data.__typename).toBe('Query');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+
+    // Configured keys replace it, and the server says so: its holder would otherwise be refused without a word.
+    const configured = await startServerProcess({
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789',
+    });
+    expect((await post(configured.url, key!, '{ __typename }')).errors[0].extensions.code).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect(configured.output()).toContain(
+      `LEDGER_API_KEYS is set: the generated admin key of ${path.join(dataDir, 'api-keys.json')} is not accepted`,
+    );
+    configured.child.kill('SIGTERM');
+    expect(await configured.exited).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
