@@ -56,7 +56,11 @@ describe('delivery and notification settings', () => {
     ],
     [
       { LEDGER_NOTIFICATION_WEBHOOK_URL: 'https://x', LEDGER_NOTIFICATION_WEBHOOK_SECRET: 'short' },
-      'LEDGER_NOTIFICATION_WEBHOOK_SECRET',
+      'LEDGER_NOTIFICATION_WEBHOOK_SECRET must be at least 16 characters',
+    ],
+    [
+      { LEDGER_NOTIFICATION_WEBHOOK_URL: 'https://x' },
+      'LEDGER_NOTIFICATION_WEBHOOK_SECRET is required with LEDGER_NOTIFICATION_WEBHOOK_URL',
     ],
   ])('refuse %j, naming %s', (env, setting) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -185,6 +185,12 @@ function parseNotificationWebhook(env: NodeJS.ProcessEnv): { url: string; secret
     if (!(error instanceof InvalidWebhookUrlError)) throw error;
     throw new ConfigError('LEDGER_NOTIFICATION_WEBHOOK_URL', error.problem);
   }
+  if (secret === '') {
+    throw new ConfigError(
+      'LEDGER_NOTIFICATION_WEBHOOK_SECRET',
+      'is required with LEDGER_NOTIFICATION_WEBHOOK_URL: the receiver checks the signature made with it',
+    );
+  }
   if (secret.length < MIN_KEY_LENGTH) {
     throw new ConfigError(
       'LEDGER_NOTIFICATION_WEBHOOK_SECRET',
