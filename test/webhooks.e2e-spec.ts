@@ -1,6 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import Database from 'better-sqlite3';
 import { SqliteEventStore } from '../libs/event-store/sqlite/sqlite-event-store.js';
 import { eventually, failingFirst, WebhookReceiver } from '../libs/webhooks/testing/webhook-receiver.js';
 import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
@@ -368,6 +369,41 @@ describe('webhook delivery across a restart', () => {
       expect((await log()).map((delivery) => delivery.eventId).sort()).toEqual([...expected].sort());
     } finally {
       await flaky.stop();
+      await server.destroy();
+    }
+  });
+});
+
+describe('a registration cut off by a crash', () => {
+  test('between the log and its secret: the retry with its idempotency key completes it', async () => {
+    let server = await LedgerServer.start({ env: FAST_DELIVERY });
+    const target = await WebhookReceiver.start(() => 200);
+    try {
+      const input = { url: target.url, secret: SECRET, idempotencyKey: 'register-cut-off' };
+      const first = await server.graphql(REGISTER, { input }, KEYS.admin);
+      const { id } = first.data!.registerWebhook.webhook;
+      await server.stop();
+      // What a crash after WebhookRegistered was appended, before its secret was kept, leaves.
+      const webhooksDb = new Database(path.join(server.config.dataDir, 'webhooks.db'));
+      webhooksDb.prepare('UPDATE webhooks SET secret = NULL WHERE id = ?').run(id);
+      webhooksDb.close();
+      server = await LedgerServer.start({ dataDir: server.config.dataDir, env: FAST_DELIVERY });
+
+      const retried = await server.graphql(REGISTER, { input }, KEYS.admin);
+
+      expect(retried.errors).toBeUndefined();
+      expect(retried.data!.registerWebhook).toEqual({
+        ...first.data!.registerWebhook,
+        webhook: { ...first.data!.registerWebhook.webhook, active: true },
+      });
+      const [incident] = await incidentActivity(server, 1);
+      await eventually(() => target.accepted().length === 3, "the incident's events delivered");
+      for (const request of target.accepted()) {
+        expect(signatureIsValid(SECRET, request.headers['x-ledger-signature'], request.body)).toBe(true);
+      }
+      expect(JSON.parse(target.accepted()[0].body).streamId).toBe(`incident-${incident}`);
+    } finally {
+      await target.stop();
       await server.destroy();
     }
   });

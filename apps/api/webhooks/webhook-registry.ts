@@ -105,8 +105,8 @@ export class WebhookRegistry {
     if (!key) return null;
     const [registered] = await this.store.findByIdempotencyKey(key);
     if (!registered) return null;
-    const { id } = registrationOf(registered);
-    const knownSecret = this.dispatcher.webhooks.secretOf(id);
+    const registration = registrationOf(registered);
+    const knownSecret = this.dispatcher.webhooks.secretOf(registration.id);
     if (
       registered.requestFingerprint !== fingerprint ||
       (knownSecret !== null && !sameSecret(knownSecret, secret))
@@ -115,7 +115,13 @@ export class WebhookRegistry {
         idempotencyKey: key,
       });
     }
-    return { webhook: this.dispatcher.webhooks.webhook(id)!, position: registered.globalPosition };
+    // No secret kept: the first request was cut off (a crash) between the log and webhooks.db, so
+    // nobody had its answer. Its retry completes it; else the webhook would never send.
+    if (knownSecret === null) this.dispatcher.activate(registration, secret);
+    return {
+      webhook: this.dispatcher.webhooks.webhook(registration.id)!,
+      position: registered.globalPosition,
+    };
   }
 
   /** Stops deliveries at once; the ones still open are given up. Removing twice changes nothing. */
