@@ -241,6 +241,25 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 
+  test('an api-keys.json that cannot be read is named at start, with what to do about it', async () => {
+    const dataDir = tempDir();
+    // As a crash while an older release wrote it left it: empty.
+    fs.writeFileSync(path.join(dataDir, 'api-keys.json'), '');
+
+    await expect(startServerProcess({ LEDGER_DATA_DIR: dataDir })).rejects.toThrow(
+      `Cannot start: ${path.join(dataDir, 'api-keys.json')} is not JSON (Unexpected end of JSON input): ` +
+        'delete it, and the next start creates an admin key and prints it once',
+    );
+    fs.rmSync(path.join(dataDir, 'api-keys.json'));
+    const restarted = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
+    expect(restarted.output()).toMatch(/It is shown this once:\n\n {4}\S+\n/);
+    restarted.child.kill('SIGTERM');
+    expect(await restarted.exited).toBe(0);
+    // Written aside, then linked into place: nothing else is left in the data dir.
+    expect(fs.readdirSync(dataDir).filter((name) => name.startsWith('api-keys'))).toEqual(['api-keys.json']);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   test('a server started while a rebuild holds the read models says so and exits 1', async () => {
     const dataDir = tempDir();
     const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };

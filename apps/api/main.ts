@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { ReadModelsInUseError } from '../../libs/read-models/index.js';
+import { GeneratedKeysError } from './auth/api-key-ring.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
 import { dataDirProblem } from './data-dir-problems.js';
@@ -48,7 +49,9 @@ try {
     process.exit(2);
   }
   const problem =
-    error instanceof ReadModelsInUseError || error instanceof EventStoreUnreachableError
+    error instanceof ReadModelsInUseError ||
+    error instanceof EventStoreUnreachableError ||
+    error instanceof GeneratedKeysError
       ? error.message
       : (error as { code?: unknown } | null)?.code === 'EADDRINUSE'
         ? `PORT ${configuredPort} is already in use by another process`

@@ -44,7 +44,7 @@ export class ApiKeyRing {
     const createdKey = randomBytes(24).toString('base64url');
     fs.mkdirSync(config.dataDir, { recursive: true });
     const stored = [{ actor: 'admin', roles: ['admin'], sha256: sha256(createdKey).toString('hex') }];
-    fs.writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    writeDurably(file, JSON.stringify(stored, null, 2) + '\n');
     return { ring: new ApiKeyRing(readGeneratedKeys(file)), createdKey };
   }
 
@@ -59,9 +59,52 @@ export class ApiKeyRing {
   }
 }
 
+/**
+ * The key is printed once and never again: its hash must be on disk, whole, before it is shown.
+ * Written aside, synced, then linked into place (which fails if another start got there first),
+ * so a crash leaves either no file (a new key next start) or the whole one, never a cut one.
+ */
+function writeDurably(file: string, content: string): void {
+  const aside = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(aside, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(aside, file);
+  } finally {
+    fs.rmSync(aside, { force: true });
+  }
+  const dir = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}
+
+/** api-keys.json cannot be used (edited by hand, or cut by a crash of an older release). */
+export class GeneratedKeysError extends Error {
+  constructor(file: string, problem: string) {
+    super(
+      `${path.resolve(file)} ${problem}: delete it, and the next start creates an admin key and ` +
+        'prints it once (or set LEDGER_API_KEYS)',
+    );
+  }
+}
+
 function readGeneratedKeys(file: string): HashedKey[] {
-  const stored: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-  if (!Array.isArray(stored)) throw new Error(`${file} is not a list of keys`);
+  let stored: unknown;
+  try {
+    stored = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new GeneratedKeysError(file, `is not JSON (${error.message})`);
+  }
+  if (!Array.isArray(stored)) throw new GeneratedKeysError(file, 'is not a list of keys');
   return stored.map((entry: { actor?: unknown; roles?: unknown; sha256?: unknown }) => {
     const valid =
       typeof entry.actor === 'string' &&
@@ -69,7 +112,7 @@ function readGeneratedKeys(file: string): HashedKey[] {
       entry.roles.every((role) => ROLES.includes(role)) &&
       typeof entry.sha256 === 'string' &&
       /^[0-9a-f]{64}$/.test(entry.sha256);
-    if (!valid) throw new Error(`${file} holds an invalid key entry`);
+    if (!valid) throw new GeneratedKeysError(file, 'holds an invalid key entry');
     return {
       actor: entry.actor as string,
       roles: entry.roles as Role[],
