@@ -38,10 +38,15 @@ describe('health, request ids and configuration', () => {
     await server.destroy();
   });
 
-  test('/health reports the event store; /health/live the process', async () => {
+  test("/health reports the event store and the read models' lag; /health/live the process", async () => {
+    await declareIncident(server);
     const ready = await fetch(`${server.url}/health`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ok', info: { eventStore: { status: 'up' } } });
+    const body = await ready.json();
+    expect(body).toMatchObject({ status: 'ok', info: { eventStore: { status: 'up' } } });
+    expect(body.info.readModels.status).toBe('up');
+    // Events not yet in the read models: none, or the one just declared.
+    expect([0, 1]).toContain(body.info.readModels.lag);
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
   });
 

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore } from '../../../libs/event-store/index.js';
+import { ProjectionRunner } from '../../../libs/read-models/index.js';
 
 @Controller('health')
 export class HealthController {
@@ -8,9 +9,13 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly projections: ProjectionRunner,
   ) {}
 
-  /** Readiness: the process answers and the event store does. */
+  /**
+   * Readiness: the process answers and the event store does. The read models' lag (events not yet
+   * in them) is reported for monitoring, not judged: reads can wait for a position they need.
+   */
   @Get()
   @HealthCheck()
   ready() {
@@ -20,6 +25,10 @@ export class HealthController {
           .check('eventStore')
           .attempt(() => this.store.ping())
           .withTimeout(2_000),
+      async () => {
+        const { lag } = await this.projections.status();
+        return this.indicators.check('readModels').up({ lag: Number(lag) });
+      },
     ]);
   }
 
