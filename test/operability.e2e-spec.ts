@@ -99,11 +99,13 @@ describe('the built server, as `npm start` runs it', () => {
   // A failed test must not leave its server running (jest would wait for it).
   afterEach(killServerProcesses);
 
-  test('with no key configured it prints a generated admin key once, stores only its hash, and that key works after a restart until keys are configured', async () => {
+  test('a first start says it creates the event store; with no key configured it prints a generated admin key once, stores only its hash, and that key works after a restart until keys are configured', async () => {
     const dataDir = tempDir();
     const first = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
     const key = /Bearer (\S+)"/.exec(first.output())?.[1];
     expect(key).toBeDefined();
+    const created = `No event store in ${path.join(dataDir, 'events.db')}: creating a new, empty one`;
+    expect(first.output()).toContain(created);
     expect(fs.readFileSync(path.join(dataDir, 'api-keys.json'), 'utf8')).not.toContain(key!);
     const declared = await post(
       first.url,
@@ -119,6 +121,7 @@ describe('the built server, as `npm start` runs it', () => {
 
     const second = await startServerProcess({ LEDGER_DATA_DIR: dataDir });
     expect(second.output()).not.toContain(key!);
+    expect(second.output()).not.toContain(created);
     expect((await post(second.url, key!, '{ __typename }')).data.__typename).toBe('Query');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

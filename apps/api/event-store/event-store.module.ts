@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { EVENT_STORE, type EventStore } from '../../../libs/event-store/index.js';
 import { SqliteEventStore } from '../../../libs/event-store/sqlite/sqlite-event-store.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
@@ -23,7 +24,13 @@ export class EventStoreUnreachableError extends Error {
 export async function openEventStore(
   config: Pick<LedgerConfig, 'dataDir' | 'eventStoreUrl'>,
 ): Promise<EventStore> {
-  if (!config.eventStoreUrl) return SqliteEventStore.open(path.join(config.dataDir, EVENT_STORE_FILE));
+  if (!config.eventStoreUrl) {
+    const file = path.join(config.dataDir, EVENT_STORE_FILE);
+    // Right on a first start; a mistyped LEDGER_DATA_DIR would otherwise serve an empty ledger unsaid.
+    if (!existsSync(file))
+      new Logger('EventStore').warn(`No event store in ${path.resolve(file)}: creating a new, empty one`);
+    return SqliteEventStore.open(file);
+  }
   const { KurrentDbEventStore } =
     await import('../../../libs/event-store/kurrentdb/kurrentdb-event-store.js');
   const store = KurrentDbEventStore.connect(config.eventStoreUrl);
