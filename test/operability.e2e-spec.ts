@@ -42,7 +42,7 @@ describe('health, request ids and configuration', () => {
     await declareIncident(server);
     const ready = await fetch(`${server.url}/health`);
     expect(ready.status).toBe(200);
-    const body = await ready.json();
+    const body = (await ready.json()) as { info: { readModels: { status: string; lag: number } } };
     expect(body).toMatchObject({ status: 'ok', info: { eventStore: { status: 'up' } } });
     expect(body.info.readModels.status).toBe('up');
     // Events not yet in the read models: none, or the one just declared.
