@@ -25,7 +25,8 @@ export interface ChannelAdapter {
    * Resolves once the channel has accepted the notification, with what it said (a message id, a
    * status code); throws when it did not, and the notification is retried with backoff. Attempts
    * must be safe to repeat: delivery is at least once, and `notificationId` lets receivers dedupe.
-   * When `signal` aborts (shutdown), give up quickly: the attempt is made again after the restart.
+   * When `signal` aborts (shutdown), give up quickly: unless it resolved, the attempt is recorded
+   * as failed (the server stopped during it) and the next one is made after the restart.
    */
   send(notification: OutgoingNotification, signal: AbortSignal): Promise<{ detail: string | null }>;
 }

@@ -40,6 +40,10 @@ import {
 /** The actor of the notification events: the server itself, not a person. */
 export const NOTIFICATION_ACTOR = 'notification-dispatcher';
 
+/** The error of an attempt that got no outcome: the process died during it, or a shutdown cut it off. */
+export const SERVER_STOPPED =
+  'the server stopped during this attempt: the channel may or may not have got it';
+
 const CHANNELS: Channel[] = ['EMAIL', 'SMS', 'SOCIAL', 'WEBSITE', 'IN_APP', 'WEBHOOK'];
 const INCIDENT_STREAM_PREFIX = incidentStreamId('');
 
@@ -107,7 +111,10 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
     this.pump.start();
   }
 
-  /** Stops following and attempting; attempts in flight are abandoned unrecorded, to be made again. */
+  /**
+   * Stops following and attempting. Attempts in flight are cut off and recorded as failed ones the
+   * server stopped during: each notification is attempted again after the restart, as the next attempt.
+   */
   async stop(): Promise<void> {
     await this.follower.stop();
     await this.pump.stop();
@@ -129,30 +136,54 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
     return this.index.nextDueAfter(now);
   }
 
+  /**
+   * Attempt n is counted in the index (and not given out again before its deadline plus the
+   * backoff) before the channel is called; the stream records its outcome when it ends. One the
+   * process died during is counted in the index and not in the stream: it is recorded as failed
+   * (the server stopped during it) once due again, and the next one is n + 1. So a crash loop
+   * neither resends attempt 1 at every start nor keeps the notification (and the updates of its
+   * incident behind it on the channel) from ever being abandoned.
+   */
   async attempt(due: DueNotification, signal: AbortSignal): Promise<void> {
     const stream = await this.store.readStream(due.streamId);
     const state = stream.reduce(
       (current, event) => evolveNotification(current, event as unknown as RecordedNotificationEvent),
       initialNotificationState(),
     );
+    const { policy } = this.options;
     if (state.status !== 'PENDING' || Date.parse(state.nextAttemptAt!) > Date.now()) {
       // The index lags behind the stream (another process recorded an outcome): let it catch up.
-      await this.follower.waitFor(stream[stream.length - 1].globalPosition, this.options.policy.timeoutMs);
+      await this.follower.waitFor(stream[stream.length - 1].globalPosition, policy.timeoutMs);
       return;
     }
-    const command = await this.send(state, signal);
-    // Shutting down: the attempt is made again after the restart (at least once).
-    if (signal.aborted) return;
+    const attempt = state.attempts + 1;
+    let command: NotificationCommand;
+    if (this.index.startedAttempts(due.id) >= attempt) {
+      // Started, never recorded: the server stopped during it. Its deadline and backoff are over.
+      command = this.failure(attempt, SERVER_STOPPED, Date.now());
+    } else {
+      const retryDelay = retryDelayMs(policy, attempt);
+      this.index.startAttempt(due.id, attempt, Date.now() + policy.timeoutMs + retryDelay);
+      command = await this.send(state, attempt, retryDelay, signal);
+      // Shutting down cut it off: it counts as a failed attempt, and the next one is made after
+      // the restart (at least once).
+      if (signal.aborted && command.type === 'RecordAttemptFailure') {
+        command = this.failure(attempt, SERVER_STOPPED, Date.now() + retryDelay);
+      }
+    }
     const position = await this.append(due.streamId, command, state, due.correlationId);
     // The slot stays taken until the index shows the outcome, so the attempt is not made twice.
-    if (position !== null) await this.follower.waitFor(position, this.options.policy.timeoutMs);
+    if (position !== null && !signal.aborted) await this.follower.waitFor(position, policy.timeoutMs);
   }
 
   /** Sends through the channel's adapter; the outcome as the command that records it. */
-  private async send(state: NotificationState, signal: AbortSignal): Promise<NotificationCommand> {
-    const { policy, adapters } = this.options;
-    const adapter = adapters[state.channel!];
-    const attempt = state.attempts + 1;
+  private async send(
+    state: NotificationState,
+    attempt: number,
+    retryDelay: number,
+    signal: AbortSignal,
+  ): Promise<NotificationCommand> {
+    const adapter = this.options.adapters[state.channel!];
     try {
       const { detail } = await adapter.send(
         {
@@ -172,13 +203,21 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
         metadata: this.metadata(),
       };
     } catch (error) {
-      const retryAt = new Date(Date.now() + retryDelayMs(policy, attempt)).toISOString();
-      return {
-        type: 'RecordAttemptFailure',
-        data: { attempt, error: describe(error), retryAt, maxAttempts: policy.maxAttempts },
-        metadata: this.metadata(),
-      };
+      return this.failure(attempt, describe(error), Date.now() + retryDelay);
     }
+  }
+
+  private failure(attempt: number, error: string, retryAt: number): NotificationCommand {
+    return {
+      type: 'RecordAttemptFailure',
+      data: {
+        attempt,
+        error,
+        retryAt: new Date(retryAt).toISOString(),
+        maxAttempts: this.options.policy.maxAttempts,
+      },
+      metadata: this.metadata(),
+    };
   }
 
   private async handleBatch(events: StoredEvent[], from: bigint | null): Promise<void> {

@@ -10,6 +10,8 @@ export const NOTIFICATIONS_SCHEMA_VERSION = 1;
 /**
  * An index of the notification streams, kept from the feed like a projection (the streams are
  * the truth): what the pump looks up to find due work, and what the communications log shows.
+ * The one thing it knows before the streams: that an attempt has started (attempts, and the
+ * next_attempt_at it is not given out again before), so that one cut off by a crash still counts.
  */
 export const NOTIFICATIONS_SCHEMA = `
   CREATE TABLE notifications (
@@ -78,9 +80,18 @@ export class NotificationIndex {
          VALUES (@id, @streamId, @incidentId, @updateVersion, @channel, @correlationId, 'PENDING', @nextAttemptAt,
            @queuedAt)`,
       ),
+      // A failure indexed late (the follower behind the pump) leaves a later attempt's start as it is.
       failed: db.prepare(
-        `UPDATE notifications SET attempts = @attempt, last_error = @error, next_attempt_at = @nextAttemptAt
+        `UPDATE notifications SET attempts = MAX(attempts, @attempt), last_error = @error,
+           next_attempt_at = CASE WHEN attempts > @attempt THEN next_attempt_at ELSE @nextAttemptAt END
          WHERE stream_id = @streamId`,
+      ),
+      startAttempt: db.prepare(
+        `UPDATE notifications SET attempts = @attempt, next_attempt_at = @nextAttemptAt
+         WHERE id = @id AND status = 'PENDING'`,
+      ),
+      attemptsOf: db.prepare<[string], { attempts: number }>(
+        'SELECT attempts FROM notifications WHERE id = ?',
       ),
       delivered: db.prepare(
         `UPDATE notifications SET status = 'DELIVERED', attempts = @attempt, adapter = @adapter,
@@ -149,6 +160,21 @@ export class NotificationIndex {
       default:
         return unknownEvent(event);
     }
+  }
+
+  /**
+   * Records, before the channel is called, that attempt `attempt` has started: the index counts it
+   * and does not give the notification out again before `nextAttemptAt` (past the attempt's
+   * deadline, plus the backoff). The stream records the outcome; an attempt counted here and not
+   * there is one the server stopped during (see startedAttempts).
+   */
+  startAttempt(id: string, attempt: number, nextAttemptAt: number): void {
+    this.statements.startAttempt.run({ id, attempt, nextAttemptAt });
+  }
+
+  /** The attempts started, the one in progress (or cut off by a crash) included. */
+  startedAttempts(id: string): number {
+    return this.statements.attemptsOf.get(id)?.attempts ?? 0;
   }
 
   due(channel: Channel, now: number, limit: number): DueNotification[] {

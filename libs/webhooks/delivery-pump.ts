@@ -16,8 +16,10 @@ export interface Outbox<T extends { id: string }> {
   /** The earliest instant after `now` at which an open delivery becomes due; null if none. */
   nextDueAfter(now: number): number | null;
   /**
-   * Makes one attempt and records its outcome. When `signal` aborts (shutdown) it should give up
-   * the attempt without recording it, so that it is made again after the restart.
+   * Makes one attempt and records its outcome. The attempt should be counted durably before it
+   * goes, so that one the process dies during still counts (its number, the backoff, the give-up)
+   * after the restart. When `signal` aborts (shutdown) it should end the attempt promptly and
+   * record it as cut off: the next attempt is made after the restart (at least once).
    */
   attempt(delivery: T, signal: AbortSignal): Promise<void>;
 }

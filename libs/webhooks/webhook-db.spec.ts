@@ -42,13 +42,10 @@ function webhookDb() {
     webhooks.insertDelivery(delivery);
     return id;
   };
-  const close = (id: string) =>
-    webhooks.recordAttempt(
-      id,
-      { attempt: 1, attemptedAt: 'x', statusCode: 200, error: null, latencyMs: 1 },
-      'DELIVERED',
-      NOW,
-    );
+  const close = (id: string) => {
+    webhooks.startAttempt(id, 1, 'x', NOW + 1_000);
+    webhooks.finishAttempt(id, { attempt: 1, statusCode: 200, error: null, latencyMs: 1 }, 'DELIVERED', NOW);
+  };
   return { db, webhooks, deliver, close, statements };
 }
 

@@ -164,9 +164,21 @@ const UPSERT = `
 
 export type Registration = { id: string; createdAt: string } & WebhookRegisteredData;
 
+/**
+ * What the log holds for an attempt from its start, and keeps when it got no outcome: the process
+ * died during it, or a shutdown cut it off. The receiver may or may not have got the request.
+ */
+export const SERVER_STOPPED =
+  'the server stopped during this attempt: the receiver may or may not have got it';
+
+/** How the log shows an attempt this process is making right now. */
+export const IN_PROGRESS = 'in progress: no answer yet';
+
 /** The statements on webhooks.db. Writes run in the caller's transaction when there is one. */
 export class WebhookDb {
   private readonly statements;
+  /** The deliveries whose attempt this process started and has not finished. */
+  private readonly attempting = new Set<string>();
 
   constructor(readonly db: Database.Database) {
     this.statements = {
@@ -210,14 +222,24 @@ export class WebhookDb {
         `SELECT MIN(d.next_attempt_at) AS at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.${OPEN} AND d.next_attempt_at > ? AND w.secret IS NOT NULL AND w.removed_at IS NULL`,
       ),
+      // Attempt n starts only from a delivery still open with n − 1 attempts: not one given up
+      // meanwhile (its webhook removed), nor one whose attempt n another writer started.
+      startAttempt: db.prepare(
+        `UPDATE deliveries SET status = 'FAILED_WILL_RETRY', attempts = @attempt, next_attempt_at = @nextAttemptAt
+         WHERE id = @deliveryId AND ${OPEN} AND attempts = @attempt - 1`,
+      ),
       insertAttempt: db.prepare(
         `INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, status_code, error, latency_ms)
-         VALUES (@deliveryId, @attempt, @attemptedAt, @statusCode, @error, @latencyMs)`,
+         VALUES (@deliveryId, @attempt, @attemptedAt, NULL, @error, 0)`,
+      ),
+      updateAttempt: db.prepare(
+        `UPDATE delivery_attempts SET status_code = @statusCode, error = @error, latency_ms = @latencyMs
+         WHERE delivery_id = @deliveryId AND attempt = @attempt`,
       ),
       // Only an open delivery: one given up meanwhile (its webhook removed) stays given up.
       updateDelivery: db.prepare(
-        `UPDATE deliveries SET status = @status, attempts = @attempt, next_attempt_at = @nextAttemptAt
-         WHERE id = @deliveryId AND ${OPEN}`,
+        `UPDATE deliveries SET status = @status, next_attempt_at = @nextAttemptAt
+         WHERE id = @deliveryId AND ${OPEN} AND attempts = @attempt`,
       ),
       deliveries: db.prepare<[string, number], DeliveryRow>(
         'SELECT * FROM deliveries WHERE webhook_id = ? ORDER BY seq DESC LIMIT ?',
@@ -284,17 +306,59 @@ export class WebhookDb {
     return this.statements.nextDue.get(now)?.at ?? null;
   }
 
-  /** Logs an attempt and moves its delivery on, in one transaction. */
-  readonly recordAttempt = (
+  /**
+   * Records, before its request goes, that attempt `attempt` of an open delivery has started: the
+   * delivery counts it and is not due again before `nextAttemptAt` (past the attempt's deadline,
+   * plus the backoff), and the log holds it as an attempt the server stopped during, which is what
+   * it stays if the process dies before finishAttempt. False (nothing written) when the delivery
+   * is no longer open or its attempt `attempt` was already started: it must not be sent.
+   */
+  readonly startAttempt = (
     deliveryId: string,
-    attempt: DeliveryAttempt,
-    status: DeliveryStatus,
+    attempt: number,
+    attemptedAt: string,
     nextAttemptAt: number,
-  ): void =>
+  ): boolean =>
     this.db.transaction(() => {
-      this.statements.insertAttempt.run({ deliveryId, ...attempt });
-      this.statements.updateDelivery.run({ deliveryId, status, attempt: attempt.attempt, nextAttemptAt });
+      const { changes } = this.statements.startAttempt.run({ deliveryId, attempt, nextAttemptAt });
+      if (changes === 0) return false;
+      this.statements.insertAttempt.run({ deliveryId, attempt, attemptedAt, error: SERVER_STOPPED });
+      this.attempting.add(deliveryId);
+      return true;
     })();
+
+  /**
+   * Records the outcome of an attempt begun with startAttempt, and moves its delivery on (unless
+   * it was given up meanwhile), in one transaction.
+   */
+  finishAttempt(
+    deliveryId: string,
+    attempt: Omit<DeliveryAttempt, 'attemptedAt'>,
+    status: Exclude<DeliveryStatus, 'PENDING'>,
+    nextAttemptAt: number,
+  ): void {
+    try {
+      this.db.transaction(() => {
+        this.statements.updateAttempt.run({ deliveryId, ...attempt });
+        this.statements.updateDelivery.run({ deliveryId, status, attempt: attempt.attempt, nextAttemptAt });
+      })();
+    } finally {
+      this.attempting.delete(deliveryId);
+    }
+  }
+
+  /**
+   * Gives up an open delivery whose last allowed attempt (`attempts`) was started and never
+   * finished: the server stopped during it.
+   */
+  giveUpStopped(deliveryId: string, attempts: number): void {
+    this.statements.updateDelivery.run({
+      deliveryId,
+      status: 'GAVE_UP',
+      attempt: attempts,
+      nextAttemptAt: 0,
+    });
+  }
 
   /** The newest `first` deliveries of a webhook, newest first, with their attempts. */
   deliveries(webhookId: string, first: number): Delivery[] {
@@ -311,22 +375,30 @@ export class WebhookDb {
       });
       attempts.set(found.delivery_id, list);
     }
-    return rows.map((found) => ({
-      id: found.id,
-      webhookId: found.webhook_id,
-      position: found.position,
-      eventId: found.event_id,
-      eventType: found.event_type,
-      streamId: found.stream_id,
-      incidentId: found.incident_id,
-      status: found.status,
-      createdAt: found.created_at,
-      nextAttemptAt:
-        found.status === 'PENDING' || found.status === 'FAILED_WILL_RETRY'
-          ? new Date(found.next_attempt_at).toISOString()
-          : null,
-      attempts: attempts.get(found.id) ?? [],
-    }));
+    return rows.map((found) => {
+      const open = found.status === 'PENDING' || found.status === 'FAILED_WILL_RETRY';
+      const made = attempts.get(found.id) ?? [];
+      let status = found.status;
+      // An attempt in flight here is stored as what a crash would leave of it (a failed attempt
+      // the server stopped during, to be retried): shown as what it is, under way.
+      if (open && this.attempting.has(found.id) && made.length > 0) {
+        made[made.length - 1] = { ...made[made.length - 1], error: IN_PROGRESS };
+        if (made.length === 1) status = 'PENDING';
+      }
+      return {
+        id: found.id,
+        webhookId: found.webhook_id,
+        position: found.position,
+        eventId: found.event_id,
+        eventType: found.event_type,
+        streamId: found.stream_id,
+        incidentId: found.incident_id,
+        status,
+        createdAt: found.created_at,
+        nextAttemptAt: open ? new Date(found.next_attempt_at).toISOString() : null,
+        attempts: made,
+      };
+    });
   }
 }
 

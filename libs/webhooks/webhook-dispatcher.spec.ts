@@ -1,12 +1,16 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
+import { compileForChildProcess } from '../event-store/testing/compile-for-child-process.js';
 import { newEvent } from '../event-store/testing/event-store.contract.js';
-import { WebhookReceiver } from './testing/webhook-receiver.js';
-import { WebhookDispatcher } from './webhook-dispatcher.js';
+import type { DeliveryPolicy } from './delivery-policy.js';
+import { eventually, WebhookReceiver } from './testing/webhook-receiver.js';
+import { IN_PROGRESS, SERVER_STOPPED, type Delivery } from './webhook-db.js';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
 import { WEBHOOK_REGISTERED, webhookStreamId, type WebhookRegisteredData } from './webhook-events.js';
 
 /** Polls until `done` holds; fails after 10 s with what it waited for. */
@@ -61,4 +65,202 @@ describe('WebhookDispatcher', () => {
     await until(() => receiver.requests.length === 1, 'the delivery to arrive');
     expect(JSON.parse(receiver.requests[0].body)).toMatchObject({ type: 'IncidentDeclared' });
   });
+});
+
+describe('an attempt cut off by the server stopping', () => {
+  const SECRET = 'a-secret-of-sixteen-chars';
+  let dir: string;
+  let store: SqliteEventStore;
+  let hung: WebhookReceiver;
+  /** When each request reached the receiver, which never answers. */
+  let arrivals: number[];
+  const dispatchers: WebhookDispatcher[] = [];
+  const children: ReturnType<typeof spawn>[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'webhook-cut-off-'));
+    store = SqliteEventStore.open(join(dir, 'events.db'));
+    arrivals = [];
+    hung = await WebhookReceiver.start(() => {
+      arrivals.push(Date.now());
+      return null;
+    });
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    for (const dispatcher of dispatchers.splice(0)) {
+      await dispatcher.stop();
+      dispatcher.close();
+    }
+    await hung.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const options = (policy: DeliveryPolicy): WebhookDispatcherOptions => ({
+    policy,
+    maxResponseBytes: 1_024,
+    onError: (error) => {
+      throw error;
+    },
+  });
+
+  function open(policy: DeliveryPolicy): WebhookDispatcher {
+    const dispatcher = WebhookDispatcher.open(dir, store, options(policy));
+    dispatchers.push(dispatcher);
+    return dispatcher;
+  }
+
+  async function closeAll(): Promise<void> {
+    for (const dispatcher of dispatchers.splice(0)) {
+      await dispatcher.stop();
+      dispatcher.close();
+    }
+  }
+
+  /** Registers the hung receiver (secret kept in webhooks.db), then two events of one incident. */
+  async function webhookWithTwoEvents(policy: DeliveryPolicy) {
+    const id = randomUUID();
+    const data: WebhookRegisteredData = { url: hung.url, eventTypes: [], incidentId: null };
+    await store.appendToStream(webhookStreamId(id), [newEvent({ type: WEBHOOK_REGISTERED, data })], 0);
+    const [registered] = await store.readStream(webhookStreamId(id));
+    const setup = WebhookDispatcher.open(dir, store, options(policy));
+    setup.activate({ id, createdAt: registered.recordedAt, ...data }, SECRET);
+    setup.close();
+    const events = [newEvent({ type: 'IncidentDeclared' }), newEvent({ type: 'IncidentAcknowledged' })];
+    await store.appendToStream(`incident-${randomUUID()}`, events, 0);
+    return { id, first: events[0].eventId, second: events[1].eventId };
+  }
+
+  /** Each request as (event id, X-Ledger-Attempt). */
+  const sent = () =>
+    hung.requests.map((request) => [
+      (JSON.parse(request.body) as { eventId: string }).eventId,
+      request.headers['x-ledger-attempt'],
+    ]);
+
+  /** The log of a webhook, oldest delivery first, as [status, [attempt, statusCode, error]…]. */
+  function logOf(webhooks: { deliveries(id: string, first: number): Delivery[] }, id: string) {
+    return webhooks
+      .deliveries(id, 10)
+      .reverse()
+      .map((delivery) => ({
+        eventId: delivery.eventId,
+        status: delivery.status,
+        attempts: delivery.attempts.map((made) => [made.attempt, made.statusCode, made.error]),
+      }));
+  }
+
+  test('a shutdown records the attempt it cut off: the next, after the restart, is attempt 2; the last one cut off gives up', async () => {
+    const policy = { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 200, timeoutMs: 10_000, concurrency: 1 };
+    const { id, first, second } = await webhookWithTwoEvents(policy);
+    let dispatcher = open(policy);
+    dispatcher.start();
+    await eventually(() => hung.requests.length === 1, 'attempt 1', 10_000);
+
+    // In flight: shown as under way, not as stopped.
+    expect(logOf(dispatcher.webhooks, id)).toEqual([
+      { eventId: first, status: 'PENDING', attempts: [[1, null, IN_PROGRESS]] },
+      { eventId: second, status: 'PENDING', attempts: [] },
+    ]);
+    await dispatcher.stop();
+    const stoppedAt = Date.now();
+    expect(logOf(dispatcher.webhooks, id)).toEqual([
+      { eventId: first, status: 'FAILED_WILL_RETRY', attempts: [[1, null, SERVER_STOPPED]] },
+      { eventId: second, status: 'PENDING', attempts: [] },
+    ]);
+    // Retried after the backoff of attempt 1 (the attempt ended at the shutdown).
+    const retryAt = Date.parse(dispatcher.webhooks.deliveries(id, 10)[1].nextAttemptAt!);
+    expect(retryAt).toBeLessThanOrEqual(stoppedAt + policy.maxDelayMs);
+    await closeAll();
+
+    dispatcher = open(policy);
+    dispatcher.start();
+    await eventually(() => hung.requests.length === 2, 'attempt 2 after the restart', 10_000);
+    await closeAll();
+    expect(logOf(open(policy).webhooks, id)).toEqual([
+      {
+        eventId: first,
+        status: 'GAVE_UP',
+        attempts: [
+          [1, null, SERVER_STOPPED],
+          [2, null, SERVER_STOPPED],
+        ],
+      },
+      { eventId: second, status: 'PENDING', attempts: [] },
+    ]);
+    await closeAll();
+
+    dispatcher = open(policy);
+    dispatcher.start();
+    await eventually(() => hung.requests.length === 3, "the incident's next event", 10_000);
+    expect(sent()).toEqual([
+      [first, '1'],
+      [first, '2'],
+      [second, '1'],
+    ]);
+  });
+
+  test('a server killed (SIGKILL) during every attempt: each counts, the next waits for the deadline and the backoff, the last gives up and the next event goes', async () => {
+    const policy = { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 300, timeoutMs: 1_500, concurrency: 1 };
+    const { id, first, second } = await webhookWithTwoEvents(policy);
+    const build = join(dir, 'build');
+    compileForChildProcess(
+      ['libs/webhooks/webhook-dispatcher.ts', 'libs/event-store/sqlite/sqlite-event-store.ts'],
+      build,
+    );
+    // The server: the dispatcher following the store, until killed.
+    const script = `
+      import { SqliteEventStore } from ${JSON.stringify(join(build, 'libs/event-store/sqlite/sqlite-event-store.js'))};
+      import { WebhookDispatcher } from ${JSON.stringify(join(build, 'libs/webhooks/webhook-dispatcher.js'))};
+      const store = SqliteEventStore.open(${JSON.stringify(join(dir, 'events.db'))});
+      WebhookDispatcher.open(${JSON.stringify(dir)}, store, {
+        policy: ${JSON.stringify(policy)},
+        maxResponseBytes: 1024,
+        onError: (error) => console.error(error),
+      }).start();`;
+
+    for (let life = 1; life <= 4; life++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      children.push(child);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('close', (_, signal) => resolve(signal)),
+      );
+      await eventually(
+        () => {
+          if (child.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
+          return hung.requests.length === life;
+        },
+        `request ${life}`,
+        15_000,
+      );
+      child.kill('SIGKILL');
+      expect(await exit).toBe('SIGKILL');
+      expect(stderr).toBe('');
+    }
+
+    expect(sent()).toEqual([
+      [first, '1'],
+      [first, '2'],
+      [first, '3'],
+      [second, '1'],
+    ]);
+    // A crash loop backs off: nothing went before the cut-off attempt's deadline had passed.
+    for (let n = 1; n < arrivals.length; n++) {
+      expect(arrivals[n] - arrivals[n - 1]).toBeGreaterThanOrEqual(policy.timeoutMs - 50);
+    }
+    expect(logOf(open(policy).webhooks, id)).toEqual([
+      {
+        eventId: first,
+        status: 'GAVE_UP',
+        attempts: [1, 2, 3].map((attempt) => [attempt, null, SERVER_STOPPED]),
+      },
+      { eventId: second, status: 'FAILED_WILL_RETRY', attempts: [[1, null, SERVER_STOPPED]] },
+    ]);
+  }, 60_000);
 });

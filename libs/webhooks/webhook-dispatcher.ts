@@ -5,7 +5,7 @@ import type { EventStore, StoredEvent } from '../event-store/index.js';
 import { retryDelayMs, type DeliveryPolicy } from './delivery-policy.js';
 import { DeliveryPump, type Outbox } from './delivery-pump.js';
 import { FeedFollower } from '../feed-follower/feed-follower.js';
-import { postJson } from './http-post.js';
+import { postJson, type PostOutcome } from './http-post.js';
 import {
   checkpointedBatch,
   openLocalDb,
@@ -17,6 +17,7 @@ import {
   WEBHOOKS_FILE,
   WEBHOOKS_SCHEMA,
   WEBHOOKS_SCHEMA_VERSION,
+  SERVER_STOPPED,
   WebhookDb,
   type DueDelivery,
   type Registration,
@@ -84,7 +85,10 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
     this.pump.start();
   }
 
-  /** Stops following and attempting; attempts in flight are abandoned unrecorded, to be made again. */
+  /**
+   * Stops following and attempting. Attempts in flight are cut off and recorded as failed ones the
+   * server stopped during: each delivery is attempted again after the restart, as the next attempt.
+   */
   async stop(): Promise<void> {
     await this.follower.stop();
     await this.pump.stop();
@@ -115,31 +119,57 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
     return this.webhooks.nextDueAfter(now);
   }
 
+  /**
+   * Attempt n is recorded as started (counted, and not due again before its deadline plus the
+   * backoff) before the request goes, and its outcome when it ends. An attempt the process dies
+   * during stays in the log as one the server stopped during, and the next one is n + 1, after the
+   * backoff: a crash loop neither resends attempt 1 at every start nor keeps the delivery (and the
+   * events of its stream behind it) from ever being given up.
+   */
   async attempt(delivery: DueDelivery, signal: AbortSignal): Promise<void> {
-    const attempt = delivery.attempts + 1;
-    const attemptedAt = new Date().toISOString();
-    const outcome = await postJson(
-      delivery.url,
-      delivery.body,
-      {
-        [SIGNATURE_HEADER]: signWebhook(delivery.secret, delivery.body),
-        'X-Ledger-Delivery-Id': delivery.id,
-        'X-Ledger-Event-Id': delivery.eventId,
-        'X-Ledger-Attempt': String(attempt),
-      },
-      { timeoutMs: this.options.policy.timeoutMs, maxResponseBytes: this.options.maxResponseBytes, signal },
-    );
-    // Shutting down: the attempt is made again after the restart (at least once).
-    if (signal.aborted) return;
     const { policy } = this.options;
-    const delivered = outcome.error === null;
-    const status = delivered ? 'DELIVERED' : attempt >= policy.maxAttempts ? 'GAVE_UP' : 'FAILED_WILL_RETRY';
-    this.webhooks.recordAttempt(
-      delivery.id,
-      { attempt, attemptedAt, ...outcome },
-      status,
-      Date.now() + (status === 'FAILED_WILL_RETRY' ? retryDelayMs(policy, attempt) : 0),
-    );
+    if (delivery.attempts >= policy.maxAttempts) {
+      // The last allowed attempt was started and the server stopped during it.
+      this.webhooks.giveUpStopped(delivery.id, delivery.attempts);
+      return;
+    }
+    const attempt = delivery.attempts + 1;
+    const headers = {
+      [SIGNATURE_HEADER]: signWebhook(delivery.secret, delivery.body),
+      'X-Ledger-Delivery-Id': delivery.id,
+      'X-Ledger-Event-Id': delivery.eventId,
+      'X-Ledger-Attempt': String(attempt),
+    };
+    const retryDelay = retryDelayMs(policy, attempt);
+    const attemptedAt = new Date();
+    const nextIfCutOff = attemptedAt.getTime() + policy.timeoutMs + retryDelay;
+    if (!this.webhooks.startAttempt(delivery.id, attempt, attemptedAt.toISOString(), nextIfCutOff)) return;
+    let outcome: PostOutcome = { statusCode: null, error: SERVER_STOPPED, latencyMs: 0 };
+    try {
+      outcome = await postJson(delivery.url, delivery.body, headers, {
+        timeoutMs: policy.timeoutMs,
+        maxResponseBytes: this.options.maxResponseBytes,
+        signal,
+      });
+      // Shutting down cut it off: whatever the receiver got, no answer came. It counts as a
+      // failed attempt, and the next one is made after the restart (at least once).
+      if (signal.aborted && outcome.error !== null) {
+        outcome = { statusCode: null, error: SERVER_STOPPED, latencyMs: outcome.latencyMs };
+      }
+    } finally {
+      const delivered = outcome.error === null;
+      const status = delivered
+        ? 'DELIVERED'
+        : attempt >= policy.maxAttempts
+          ? 'GAVE_UP'
+          : 'FAILED_WILL_RETRY';
+      this.webhooks.finishAttempt(
+        delivery.id,
+        { attempt, ...outcome },
+        status,
+        Date.now() + (status === 'FAILED_WILL_RETRY' ? retryDelay : 0),
+      );
+    }
   }
 
   private queue(event: StoredEvent): void {

@@ -20,7 +20,7 @@ export class NotificationDelivery {
   @Field(() => ID) notificationId!: string;
   @Field(() => ChannelEnum) channel!: Channel;
   @Field(() => NotificationStatusEnum) status!: NotificationStatus;
-  @Field(() => Int) attempts!: number;
+  @Field(() => Int, { description: 'Attempts started, the one in progress included.' }) attempts!: number;
   @Field(() => DateTime) queuedAt!: string;
   @Field(() => DateTime, { nullable: true }) nextAttemptAt!: string | null;
   @Field(() => DateTime, { nullable: true }) deliveredAt!: string | null;

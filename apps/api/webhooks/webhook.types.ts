@@ -93,10 +93,19 @@ export class WebhookPayload {
 export class WebhookDeliveryAttempt {
   @Field(() => Int) attempt!: number;
   @Field(() => DateTime) attemptedAt!: string;
-  @Field(() => Int, { nullable: true, description: 'Null when no response came (refused, timed out).' })
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Null when no response came (refused, timed out, in progress, or the server stopped during it).',
+  })
   statusCode!: number | null;
-  @Field(() => String, { nullable: true, description: 'Null when the receiver accepted it.' }) error!:
-    string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Null when the receiver accepted it. An attempt the server stopped during (a crash, a shutdown) says so: ' +
+      'the receiver may or may not have got it.',
+  })
+  error!: string | null;
   @Field(() => Int) latencyMs!: number;
 }
 

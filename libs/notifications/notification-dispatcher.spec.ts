@@ -1,0 +1,227 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import type { Channel } from '../domain/index.js';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
+import { compileForChildProcess } from '../event-store/testing/compile-for-child-process.js';
+import { newEvent } from '../event-store/testing/event-store.contract.js';
+import type { DeliveryPolicy } from '../webhooks/delivery-policy.js';
+import { eventually, WebhookReceiver } from '../webhooks/testing/webhook-receiver.js';
+import { LogChannelAdapter } from './log-channel-adapter.js';
+import { NotificationDispatcher, SERVER_STOPPED } from './notification-dispatcher.js';
+import { notificationId, notificationStreamId } from './notification.js';
+import { WebhookChannelAdapter } from './webhook-channel-adapter.js';
+
+const SECRET = 'notify-secret-0123456789';
+
+describe('a notification attempt cut off by the server stopping', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let hung: WebhookReceiver;
+  /** When each request reached the receiver, which never answers. */
+  let arrivals: number[];
+  const dispatchers: NotificationDispatcher[] = [];
+  const children: ReturnType<typeof spawn>[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'notification-cut-off-'));
+    store = SqliteEventStore.open(join(dir, 'events.db'));
+    arrivals = [];
+    hung = await WebhookReceiver.start(() => {
+      arrivals.push(Date.now());
+      return null;
+    });
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    await closeAll();
+    await hung.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A dispatcher whose WEBHOOK channel posts to the hung receiver. */
+  function open(policy: DeliveryPolicy): NotificationDispatcher {
+    const log = new LogChannelAdapter(() => undefined);
+    const webhook = new WebhookChannelAdapter({
+      url: hung.url,
+      secret: SECRET,
+      timeoutMs: policy.timeoutMs,
+      maxResponseBytes: 1_024,
+    });
+    const dispatcher = NotificationDispatcher.open(dir, store, {
+      policy,
+      adapters: { EMAIL: log, SMS: log, SOCIAL: log, WEBSITE: log, IN_APP: log, WEBHOOK: webhook },
+      onError: (error) => {
+        throw error;
+      },
+    });
+    dispatchers.push(dispatcher);
+    return dispatcher;
+  }
+
+  async function closeAll(): Promise<void> {
+    for (const dispatcher of dispatchers.splice(0)) {
+      await dispatcher.stop();
+      dispatcher.close();
+    }
+  }
+
+  /** Two public updates of one incident for the WEBHOOK channel; their notification ids. */
+  async function twoUpdates(): Promise<[string, string]> {
+    const update = (message: string) =>
+      newEvent({
+        type: 'CustomerUpdatePublished',
+        data: {
+          status: 'INVESTIGATING',
+          message,
+          channels: ['WEBHOOK'] satisfies Channel[],
+          visibility: 'PUBLIC',
+          nextUpdateAt: null,
+        },
+      });
+    const updates = [update('We are looking into it.'), update('Still looking.')];
+    await store.appendToStream(`incident-${randomUUID()}`, updates, 0);
+    return [notificationId(updates[0].eventId, 'WEBHOOK'), notificationId(updates[1].eventId, 'WEBHOOK')];
+  }
+
+  /** Each request as (notificationId, attempt). */
+  const sent = () =>
+    hung.requests.map((request) => {
+      const body = JSON.parse(request.body) as { notificationId: string; attempt: number };
+      return [body.notificationId, body.attempt];
+    });
+
+  /** The outcomes a notification's stream records, as [type, attempt, error]. */
+  async function recorded(id: string) {
+    return (await store.readStream(notificationStreamId(id))).map((event) => {
+      const data = event.data as { attempt?: number; error?: string; lastError?: string };
+      return [event.type, data.attempt ?? null, data.error ?? data.lastError ?? null];
+    });
+  }
+
+  test('a shutdown records the attempt it cut off as failed: the next, after the restart, is attempt 2; the last one cut off abandons it', async () => {
+    const policy = { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 200, timeoutMs: 10_000, concurrency: 1 };
+    const [first, second] = await twoUpdates();
+    open(policy).start();
+    await eventually(() => hung.requests.length === 1, 'attempt 1', 10_000);
+    await closeAll();
+    const stoppedAt = Date.now();
+    const stream = await store.readStream(notificationStreamId(first));
+    expect(await recorded(first)).toEqual([
+      ['NotificationQueued', null, null],
+      ['NotificationAttemptFailed', 1, SERVER_STOPPED],
+    ]);
+    // Retried after the backoff of attempt 1 (the attempt ended at the shutdown).
+    const retryAt = Date.parse((stream[1].data as { nextAttemptAt: string }).nextAttemptAt);
+    expect(retryAt).toBeLessThanOrEqual(stoppedAt + policy.maxDelayMs);
+
+    open(policy).start();
+    await eventually(() => hung.requests.length === 2, 'attempt 2 after the restart', 10_000);
+    await closeAll();
+    expect((await recorded(first)).slice(2)).toEqual([
+      ['NotificationAttemptFailed', 2, SERVER_STOPPED],
+      ['NotificationAbandoned', null, SERVER_STOPPED],
+    ]);
+
+    open(policy).start();
+    await eventually(() => hung.requests.length === 3, "the incident's next update", 10_000);
+    expect(sent()).toEqual([
+      [first, 1],
+      [first, 2],
+      [second, 1],
+    ]);
+  });
+
+  test('a server killed (SIGKILL) during every attempt: each counts, the next waits for the deadline and the backoff, the last abandons it and the next update goes', async () => {
+    const policy = { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 300, timeoutMs: 1_500, concurrency: 1 };
+    const [first, second] = await twoUpdates();
+    const build = join(dir, 'build');
+    compileForChildProcess(
+      [
+        'libs/notifications/notification-dispatcher.ts',
+        'libs/notifications/log-channel-adapter.ts',
+        'libs/notifications/webhook-channel-adapter.ts',
+        'libs/event-store/sqlite/sqlite-event-store.ts',
+      ],
+      build,
+    );
+    const module = (path: string) => JSON.stringify(join(build, path));
+    // The server: the dispatcher following the store, its WEBHOOK channel to the hung receiver.
+    const script = `
+      import { SqliteEventStore } from ${module('libs/event-store/sqlite/sqlite-event-store.js')};
+      import { NotificationDispatcher } from ${module('libs/notifications/notification-dispatcher.js')};
+      import { LogChannelAdapter } from ${module('libs/notifications/log-channel-adapter.js')};
+      import { WebhookChannelAdapter } from ${module('libs/notifications/webhook-channel-adapter.js')};
+      const store = SqliteEventStore.open(${JSON.stringify(join(dir, 'events.db'))});
+      const log = new LogChannelAdapter(() => undefined);
+      const webhook = new WebhookChannelAdapter({
+        url: ${JSON.stringify(hung.url)},
+        secret: ${JSON.stringify(SECRET)},
+        timeoutMs: ${policy.timeoutMs},
+        maxResponseBytes: 1024,
+      });
+      NotificationDispatcher.open(${JSON.stringify(dir)}, store, {
+        policy: ${JSON.stringify(policy)},
+        adapters: { EMAIL: log, SMS: log, SOCIAL: log, WEBSITE: log, IN_APP: log, WEBHOOK: webhook },
+        onError: (error) => console.error(error),
+      }).start();`;
+
+    for (let life = 1; life <= 4; life++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      children.push(child);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('close', (_, signal) => resolve(signal)),
+      );
+      await eventually(
+        () => {
+          if (child.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
+          return hung.requests.length === life;
+        },
+        `request ${life}`,
+        15_000,
+      );
+      child.kill('SIGKILL');
+      expect(await exit).toBe('SIGKILL');
+      expect(stderr).toBe('');
+    }
+
+    expect(sent()).toEqual([
+      [first, 1],
+      [first, 2],
+      [first, 3],
+      [second, 1],
+    ]);
+    // A crash loop backs off: nothing went before the cut-off attempt's deadline had passed.
+    for (let n = 1; n < arrivals.length; n++) {
+      expect(arrivals[n] - arrivals[n - 1]).toBeGreaterThanOrEqual(policy.timeoutMs - 50);
+    }
+    expect(await recorded(first)).toEqual([
+      ['NotificationQueued', null, null],
+      ['NotificationAttemptFailed', 1, SERVER_STOPPED],
+      ['NotificationAttemptFailed', 2, SERVER_STOPPED],
+      ['NotificationAttemptFailed', 3, SERVER_STOPPED],
+      ['NotificationAbandoned', null, SERVER_STOPPED],
+    ]);
+    // Attempt 1 of the next update was cut off too: counted, its outcome recorded once due again.
+    expect(await recorded(second)).toEqual([['NotificationQueued', null, null]]);
+    const index = open(policy).index;
+    const incidentId = (await store.readStream(notificationStreamId(second)))[0].data.incidentId as string;
+    expect(
+      [1, 2].flatMap((version) =>
+        index.ofUpdate(incidentId, version).map(({ status, attempts }) => ({ status, attempts })),
+      ),
+    ).toEqual([
+      { status: 'ABANDONED', attempts: 3 },
+      { status: 'PENDING', attempts: 1 },
+    ]);
+  }, 60_000);
+});
