@@ -397,6 +397,61 @@ describe('the incident after the outage, over HTTP', () => {
     });
   });
 
+  test("a communicator reads none of the post-incident record, as in the catalogs and the public timeline; incidentDiff is the internal readers'", async () => {
+    const incidentId = await resolvedSev1(150);
+    await ok('identifyRootCause', { incidentId, ...rootCause });
+    await ok('planPreventiveMeasure', { incidentId, ...measureDueInTwoWeeks() });
+    await ok('publishPostmortem', { incidentId, ...postmortem });
+    await ok('grantCompensation', { incidentId, segment: 'ENTERPRISE', creditPercent: 25 }, KEYS.admin);
+    await ok(
+      'recordCustomerFeedback',
+      { incidentId, rating: 2, channel: 'EMAIL', comment: 'Write to jane@example.com' },
+      KEYS.communicator,
+    );
+    const read = (key: string) =>
+      server.graphql(
+        `query($id: ID!) { incident(id: $id) { ${POST_INCIDENT_FIELDS} } }`,
+        { id: incidentId },
+        key,
+      );
+
+    const full = (await read(KEYS.responder)).data!.incident;
+    expect(full.rootCauses).toHaveLength(1);
+    expect(full.preventiveMeasures).toHaveLength(1);
+    expect(full.postmortem.narrative).toBe(postmortem.narrative);
+    expect(full.compensations).toHaveLength(1);
+    expect(full.feedback[0].comment).toBe('Write to jane@example.com');
+    expect(full.averageRating).toBe(2);
+    expect((await read(KEYS.auditor)).data!.incident).toEqual(full);
+
+    const communicated = await read(KEYS.communicator);
+    expect(communicated.errors).toBeUndefined();
+    expect(communicated.data!.incident).toEqual({
+      ...full,
+      rootCauses: [],
+      preventiveMeasures: [],
+      postmortem: null,
+      compensations: [],
+      feedback: [],
+      averageRating: null,
+    });
+    // What customers are told of it stays on the public timeline.
+    const timeline = await server.graphql(
+      `query($id: ID!) { timeline(incidentId: $id, visibility: PUBLIC) { type description } }`,
+      { id: incidentId },
+      KEYS.communicator,
+    );
+    expect(
+      timeline.data!.timeline.find((entry: { type: string }) => entry.type === 'PostmortemPublished'),
+    ).toBeDefined();
+
+    const diff = `query($id: ID!) { incidentDiff(id: $id, fromVersion: 1, toVersion: 7) { path } }`;
+    expect(
+      (await server.graphql(diff, { id: incidentId }, KEYS.communicator)).errors![0].extensions!.code,
+    ).toBe('FORBIDDEN');
+    expect((await server.graphql(diff, { id: incidentId }, KEYS.responder)).errors).toBeUndefined();
+  });
+
   test('each mutation refuses the roles the matrix does not name, and writes nothing', async () => {
     const incidentId = await resolvedSev1(60);
     const someId = '6f1d2c3b-0000-4000-8000-000000000000';

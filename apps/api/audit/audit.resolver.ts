@@ -69,6 +69,9 @@ export class AuditResolver {
     return (await this.history(incidentId)).map(toEventView);
   }
 
+  // Every change of the state, internal ones included (a post-incident record, an internal update's
+  // time): for the roles that read the internal log.
+  @Roles(...INTERNAL_READERS)
   @Query(() => [StateChange], { description: 'What changed in the incident between two versions.' })
   async incidentDiff(
     @Args(...idArg) id: string,

@@ -117,12 +117,12 @@ export class Incident {
   minutesToMitigate!: number | null;
   @Field(() => Float, { description: 'From the start to the resolution, or to now while unresolved.' })
   minutesOpen!: number;
-  @Field(() => [RootCause]) rootCauses!: RootCause[];
-  @Field(() => [PreventiveMeasure]) preventiveMeasures!: PreventiveMeasure[];
-  @Field(() => Postmortem, { nullable: true }) postmortem!: Postmortem | null;
-  @Field(() => [CompensationGrant]) compensations!: CompensationGrant[];
-  @Field(() => [CustomerFeedback]) feedback!: CustomerFeedback[];
-  @Field(() => Float, { nullable: true, description: 'Of the feedback ratings; null without feedback.' })
+  // The post-incident record: fields of PostIncidentResolver, which withholds it from communicators.
+  rootCauses!: RootCause[];
+  preventiveMeasures!: PreventiveMeasure[];
+  postmortem!: Postmortem | null;
+  compensations!: CompensationGrant[];
+  feedback!: CustomerFeedback[];
   averageRating!: number | null;
   @Field(() => DateTime, { nullable: true }) closedAt!: string | null;
   @Field(() => Int, { description: 'The communication policy version the incident is judged by.' })

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Args, Context, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, Float, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import type { Principal } from '../auth/api-key-ring.js';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { COMMUNICATORS, COMPENSATION_GRANTERS, RESPONDERS, Roles } from '../auth/roles.decorator.js';
+import { hasRoles } from '../auth/auth.guard.js';
+import {
+  COMMUNICATORS,
+  COMPENSATION_GRANTERS,
+  INTERNAL_READERS,
+  RESPONDERS,
+  Roles,
+} from '../auth/roles.decorator.js';
 import type { LedgerContext } from '../graphql/context.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 import { IncidentMutations } from './incident-mutations.js';
@@ -19,7 +26,15 @@ import {
   RecordCustomerFeedbackInput,
   ReviseRootCauseInput,
 } from './post-incident.inputs.js';
-import { CompensationSuggestion, RootCause, RootCauseRevision } from './post-incident.types.js';
+import {
+  CompensationGrant,
+  CompensationSuggestion,
+  CustomerFeedback,
+  Postmortem,
+  PreventiveMeasure,
+  RootCause,
+  RootCauseRevision,
+} from './post-incident.types.js';
 import { toCompensationSuggestion, toRootCauseRevisions } from './post-incident.views.js';
 
 /**
@@ -40,6 +55,47 @@ export class PostIncidentResolver {
     @Args('segment', { type: () => String, nullable: true }) segment: string | undefined,
   ): CompensationSuggestion | null {
     return toCompensationSuggestion(incident, segment ?? null);
+  }
+
+  // A communicator reads of the post-incident record what the public timeline shows of it: root
+  // causes, measures, grants and feedback are internal entries, as in the catalogs they are refused
+  // (docs/roles.md); the postmortem's customer explanation is on the public timeline.
+
+  @ResolveField(() => [RootCause], { description: 'None to a communicator: internal.' })
+  rootCauses(@Parent() incident: Incident, @Context() context: LedgerContext): RootCause[] {
+    return internalOr(context, incident.rootCauses, []);
+  }
+
+  @ResolveField(() => [PreventiveMeasure], { description: 'None to a communicator: internal.' })
+  preventiveMeasures(@Parent() incident: Incident, @Context() context: LedgerContext): PreventiveMeasure[] {
+    return internalOr(context, incident.preventiveMeasures, []);
+  }
+
+  @ResolveField(() => Postmortem, {
+    nullable: true,
+    description:
+      'Null to a communicator: internal; its customer explanation is on the public timeline (PostmortemPublished).',
+  })
+  postmortem(@Parent() incident: Incident, @Context() context: LedgerContext): Postmortem | null {
+    return internalOr(context, incident.postmortem, null);
+  }
+
+  @ResolveField(() => [CompensationGrant], { description: 'None to a communicator: internal.' })
+  compensations(@Parent() incident: Incident, @Context() context: LedgerContext): CompensationGrant[] {
+    return internalOr(context, incident.compensations, []);
+  }
+
+  @ResolveField(() => [CustomerFeedback], { description: 'None to a communicator: internal.' })
+  feedback(@Parent() incident: Incident, @Context() context: LedgerContext): CustomerFeedback[] {
+    return internalOr(context, incident.feedback, []);
+  }
+
+  @ResolveField(() => Float, {
+    nullable: true,
+    description: 'Of the feedback ratings; null without feedback, and to a communicator.',
+  })
+  averageRating(@Parent() incident: Incident, @Context() context: LedgerContext): number | null {
+    return internalOr(context, incident.averageRating, null);
   }
 
   @Mutation(() => IncidentPayload)
@@ -194,6 +250,11 @@ export class PostIncidentResolver {
       data: {},
     });
   }
+}
+
+/** `value` to the roles that read internal entries; `withheld` to the others (communicators). */
+function internalOr<T>(context: LedgerContext, value: T, withheld: T): T {
+  return hasRoles(context.req.principal!, INTERNAL_READERS) ? value : withheld;
 }
 
 /** A root cause's versions, from the incident's events (up to the version the incident is shown at). */
