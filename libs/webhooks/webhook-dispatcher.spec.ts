@@ -8,6 +8,7 @@ import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 import { compileForChildProcess } from '../event-store/testing/compile-for-child-process.js';
 import { newEvent } from '../event-store/testing/event-store.contract.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
+import { crashDuringEachRequest } from './testing/crash-loop.js';
 import { eventually, WebhookReceiver } from './testing/webhook-receiver.js';
 import { IN_PROGRESS, SERVER_STOPPED, type Delivery } from './webhook-db.js';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
@@ -221,28 +222,7 @@ describe('an attempt cut off by the server stopping', () => {
         onError: (error) => console.error(error),
       }).start();`;
 
-    for (let life = 1; life <= 4; life++) {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        env: { ...process.env, NODE_OPTIONS: '' },
-      });
-      children.push(child);
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const exit = new Promise<NodeJS.Signals | null>((resolve) =>
-        child.on('close', (_, signal) => resolve(signal)),
-      );
-      await eventually(
-        () => {
-          if (child.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
-          return hung.requests.length === life;
-        },
-        `request ${life}`,
-        15_000,
-      );
-      child.kill('SIGKILL');
-      expect(await exit).toBe('SIGKILL');
-      expect(stderr).toBe('');
-    }
+    await crashDuringEachRequest(script, hung, 4, children);
 
     expect(sent()).toEqual([
       [first, '1'],
