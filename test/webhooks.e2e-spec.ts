@@ -375,35 +375,68 @@ describe('webhook delivery across a restart', () => {
 });
 
 describe('a registration cut off by a crash', () => {
-  test('between the log and its secret: the retry with its idempotency key completes it', async () => {
+  test('between the log and its secret: the secret kept before the append makes the webhook whole at the restart', async () => {
     let server = await LedgerServer.start({ env: FAST_DELIVERY });
     const target = await WebhookReceiver.start(() => 200);
     try {
       const input = { url: target.url, secret: SECRET, idempotencyKey: 'register-cut-off' };
       const first = await server.graphql(REGISTER, { input }, KEYS.admin);
-      const { id } = first.data!.registerWebhook.webhook;
+      const { webhook, position } = first.data!.registerWebhook;
       await server.stop();
-      // What a crash after WebhookRegistered was appended, before its secret was kept, leaves.
+      // What a crash right after WebhookRegistered was appended leaves: the secret kept aside, and
+      // neither the mutation nor the dispatcher having made it the webhook's.
       const webhooksDb = new Database(path.join(server.config.dataDir, 'webhooks.db'));
-      webhooksDb.prepare('UPDATE webhooks SET secret = NULL WHERE id = ?').run(id);
+      webhooksDb.prepare('DELETE FROM webhooks WHERE id = ?').run(webhook.id);
+      webhooksDb.prepare('INSERT INTO registering (id, secret) VALUES (?, ?)').run(webhook.id, SECRET);
+      const before = BigInt(position) - 1n;
+      webhooksDb.prepare('UPDATE checkpoint SET position = ?').run(before === 0n ? null : String(before));
       webhooksDb.close();
+
       server = await LedgerServer.start({ dataDir: server.config.dataDir, env: FAST_DELIVERY });
 
-      const retried = await server.graphql(REGISTER, { input }, KEYS.admin);
-
-      expect(retried.errors).toBeUndefined();
-      expect(retried.data!.registerWebhook).toEqual({
-        ...first.data!.registerWebhook,
-        webhook: { ...first.data!.registerWebhook.webhook, active: true },
-      });
       const [incident] = await incidentActivity(server, 1);
       await eventually(() => target.accepted().length === 3, "the incident's events delivered");
       for (const request of target.accepted()) {
         expect(signatureIsValid(SECRET, request.headers['x-ledger-signature'], request.body)).toBe(true);
       }
       expect(JSON.parse(target.accepted()[0].body).streamId).toBe(`incident-${incident}`);
+      // Its retry gets the first registration; another secret under its key is another request.
+      expect((await server.graphql(REGISTER, { input }, KEYS.admin)).data).toEqual(first.data);
+      const otherSecret = { ...input, secret: 'another-secret-0123456789' };
+      expect(
+        (await server.graphql(REGISTER, { input: otherSecret }, KEYS.admin)).errors![0].extensions!.code,
+      ).toBe('BAD_USER_INPUT');
     } finally {
       await target.stop();
+      await server.destroy();
+    }
+  });
+
+  test('a webhook registered through another data dir is not made active here by a retry', async () => {
+    let server = await LedgerServer.start({ env: FAST_DELIVERY });
+    try {
+      const input = {
+        url: 'https://hooks.example.com/elsewhere',
+        secret: SECRET,
+        idempotencyKey: 'elsewhere',
+      };
+      const first = await server.graphql(REGISTER, { input }, KEYS.admin);
+      await server.stop();
+      // Another instance on the same log knows the webhook without its secret: the one that
+      // registered it signs its deliveries, this one must not deliver them a second time.
+      const webhooksDb = new Database(path.join(server.config.dataDir, 'webhooks.db'));
+      webhooksDb.prepare('UPDATE webhooks SET secret = NULL').run();
+      webhooksDb.close();
+      server = await LedgerServer.start({ dataDir: server.config.dataDir, env: FAST_DELIVERY });
+
+      const retried = await server.graphql(REGISTER, { input }, KEYS.admin);
+
+      expect(retried.errors).toBeUndefined();
+      expect(retried.data!.registerWebhook.webhook).toEqual({
+        ...first.data!.registerWebhook.webhook,
+        active: false,
+      });
+    } finally {
       await server.destroy();
     }
   });

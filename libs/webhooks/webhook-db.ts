@@ -174,6 +174,17 @@ export const SERVER_STOPPED =
 /** How the log shows an attempt this process is making right now. */
 export const IN_PROGRESS = 'in progress: no answer yet';
 
+/**
+ * Secrets of registrations being appended (see noteRegistering). Created when the file is opened,
+ * not by its schema version: an addition that the files of every release can hold.
+ */
+const REGISTERING_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS registering (
+    id     TEXT PRIMARY KEY,
+    secret TEXT NOT NULL
+  ) STRICT;
+`;
+
 /** The statements on webhooks.db. Writes run in the caller's transaction when there is one. */
 export class WebhookDb {
   private readonly statements;
@@ -181,8 +192,14 @@ export class WebhookDb {
   private readonly attempting = new Set<string>();
 
   constructor(readonly db: Database.Database) {
+    db.exec(REGISTERING_SCHEMA);
     this.statements = {
       saveSecret: db.prepare(UPSERT + 'secret = excluded.secret'),
+      noteRegistering: db.prepare('INSERT INTO registering (id, secret) VALUES (?, ?)'),
+      registeringSecret: db.prepare<[string], { secret: string }>(
+        'SELECT secret FROM registering WHERE id = ?',
+      ),
+      forgetRegistering: db.prepare('DELETE FROM registering WHERE id = ?'),
       startListening: db.prepare(UPSERT + 'listening = 1'),
       markRemoved: db.prepare(UPSERT + 'removed_at = excluded.removed_at'),
       stopListening: db.prepare('UPDATE webhooks SET listening = 0, removed_at = ? WHERE id = ?'),
@@ -253,12 +270,32 @@ export class WebhookDb {
 
   /** The mutation that registered the webhook keeps its secret. */
   saveSecret(registration: Registration, secret: string): void {
-    this.statements.saveSecret.run(row(registration, { secret }));
+    this.db.transaction(() => {
+      this.statements.saveSecret.run(row(registration, { secret }));
+      this.statements.forgetRegistering.run(registration.id);
+    })();
+  }
+
+  /**
+   * Keeps the secret of a registration about to be appended to the log, before it is: whichever
+   * comes first, the mutation after its append or the dispatcher reaching WebhookRegistered (after a
+   * crash between the two, say), makes it the webhook's. A webhook registered through another data
+   * dir has none here, and is not signed here.
+   */
+  noteRegistering(id: string, secret: string): void {
+    this.statements.noteRegistering.run(id, secret);
+  }
+
+  /** The registration was not appended after all. */
+  forgetRegistering(id: string): void {
+    this.statements.forgetRegistering.run(id);
   }
 
   /** The dispatcher reached WebhookRegistered: the events after it are for this webhook. */
   startListening(registration: Registration): void {
     this.statements.startListening.run(row(registration, { listening: 1 }));
+    const registering = this.statements.registeringSecret.get(registration.id);
+    if (registering) this.saveSecret(registration, registering.secret);
   }
 
   /** The mutation that removed the webhook: no more attempts from now on. */
@@ -274,7 +311,12 @@ export class WebhookDb {
 
   /** The secret a webhook was registered with on this data dir; null when not known here. */
   secretOf(id: string): string | null {
-    return this.statements.webhook.get(id)?.secret ?? null;
+    return this.statements.webhook.get(id)?.secret ?? this.registeringSecretOf(id);
+  }
+
+  /** The secret of a registration of this data dir not yet made the webhook's; null for none. */
+  registeringSecretOf(id: string): string | null {
+    return this.statements.registeringSecret.get(id)?.secret ?? null;
   }
 
   webhook(id: string): Webhook | null {

@@ -73,6 +73,8 @@ export class WebhookRegistry {
       eventTypes: input.eventTypes ?? [],
       incidentId: input.incidentId ?? null,
     };
+    // Kept before the log has the registration: a crash after the append loses no secret.
+    this.dispatcher.webhooks.noteRegistering(id, secret);
     let position: bigint;
     try {
       ({ position } = await this.store.appendToStream(
@@ -87,6 +89,7 @@ export class WebhookRegistry {
         0,
       ));
     } catch (error) {
+      this.dispatcher.webhooks.forgetRegistering(id);
       // A concurrent retry registered it first.
       if (!(error instanceof DuplicateIdempotencyKeyError)) throw error;
       return (await this.earlierRegistration(input.idempotencyKey, fingerprint, secret))!;
@@ -115,9 +118,11 @@ export class WebhookRegistry {
         idempotencyKey: key,
       });
     }
-    // No secret kept: the first request was cut off (a crash) between the log and webhooks.db, so
-    // nobody had its answer. Its retry completes it; else the webhook would never send.
-    if (knownSecret === null) this.dispatcher.activate(registration, secret);
+    // Registered here, and not yet made the webhook's (the first request is still on its way, or
+    // the dispatcher has not reached it since a crash): the same secret, made so now.
+    if (this.dispatcher.webhooks.registeringSecretOf(registration.id) !== null) {
+      this.dispatcher.activate(registration, secret);
+    }
     return {
       webhook: this.dispatcher.webhooks.webhook(registration.id)!,
       position: registered.globalPosition,
