@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
+import { EVENT_STORE, type EventStore } from '../libs/event-store/index.js';
 import { declareIncident, LedgerServer } from './support/ledger-server.js';
 import { closedPort, killServerProcesses, startServerProcess } from './support/server-process.js';
 
@@ -48,6 +49,25 @@ describe('health, request ids and configuration', () => {
     // Events not yet in the read models: none, or the one just declared.
     expect([0, 1]).toContain(body.info.readModels.lag);
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+  });
+
+  test('/health answers 503 naming the event store when it does not answer, the lag then unknown', async () => {
+    const failing = await LedgerServer.start();
+    try {
+      // The store gone from under the server, as a KurrentDB server that went away.
+      await failing.app.get<EventStore>(EVENT_STORE).close();
+
+      const ready = await fetch(`${failing.url}/health`);
+
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({
+        status: 'error',
+        error: { eventStore: { status: 'down' } },
+        info: { readModels: { status: 'up', lag: null } },
+      });
+    } finally {
+      await failing.destroy();
+    }
   });
 
   test("a caller's X-Request-Id is echoed and becomes the events' correlationId", async () => {
