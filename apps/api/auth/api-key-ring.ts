@@ -65,7 +65,8 @@ export class ApiKeyRing {
  * so a crash leaves either no file (a new key next start) or the whole one, never a cut one.
  */
 function writeDurably(file: string, content: string): void {
-  const aside = `${file}.${process.pid}.tmp`;
+  // Never the same name twice: a crash may leave one behind, and a restart may have the same pid.
+  const aside = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = fs.openSync(aside, 'wx', 0o600);
   try {
     fs.writeFileSync(fd, content);
