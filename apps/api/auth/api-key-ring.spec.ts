@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { ApiKeyRing, GENERATED_KEYS_FILE } from './api-key-ring.js';
+import { ApiKeyRing, GENERATED_KEYS_FILE, GeneratedKeysError } from './api-key-ring.js';
 
 describe('the generated admin key', () => {
   let dataDir: string;
@@ -25,5 +25,18 @@ describe('the generated admin key', () => {
     const { ring, createdKey } = ApiKeyRing.open({ apiKeys: [], dataDir });
 
     expect(ring.authenticate(createdKey!)).not.toBeNull();
+  });
+
+  test.each([
+    ['', /is not JSON/],
+    ['{}', /is not a list of keys/],
+    ['[null]', /holds an invalid key entry/],
+    ['[{"actor": "admin", "roles": ["root"], "sha256": "00"}]', /holds an invalid key entry/],
+  ])('a file holding %j is named, with what to do', (content, problem) => {
+    writeFileSync(join(dataDir, GENERATED_KEYS_FILE), content);
+
+    expect(() => ApiKeyRing.open({ apiKeys: [], dataDir })).toThrow(GeneratedKeysError);
+    expect(() => ApiKeyRing.open({ apiKeys: [], dataDir })).toThrow(problem);
+    expect(() => ApiKeyRing.open({ apiKeys: [], dataDir })).toThrow(/delete it, and the next start creates/);
   });
 });

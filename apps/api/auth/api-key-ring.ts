@@ -106,8 +106,10 @@ function readGeneratedKeys(file: string): HashedKey[] {
     throw new GeneratedKeysError(file, `is not JSON (${error.message})`);
   }
   if (!Array.isArray(stored)) throw new GeneratedKeysError(file, 'is not a list of keys');
-  return stored.map((entry: { actor?: unknown; roles?: unknown; sha256?: unknown }) => {
+  return stored.map((entry: { actor?: unknown; roles?: unknown; sha256?: unknown } | null) => {
     const valid =
+      typeof entry === 'object' &&
+      entry !== null &&
       typeof entry.actor === 'string' &&
       Array.isArray(entry.roles) &&
       entry.roles.every((role) => ROLES.includes(role)) &&
