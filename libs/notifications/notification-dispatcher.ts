@@ -162,6 +162,8 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
       // Started, never recorded: the server stopped during it. Its deadline and backoff are over.
       command = this.failure(attempt, SERVER_STOPPED, Date.now());
     } else {
+      // Shutting down while the stream was read: not started, so not counted.
+      if (signal.aborted) return;
       const retryDelay = retryDelayMs(policy, attempt);
       this.index.startAttempt(due.id, attempt, Date.now() + policy.timeoutMs + retryDelay);
       command = await this.send(state, attempt, retryDelay, signal);

@@ -360,14 +360,17 @@ export class WebhookDb {
     attempt: number,
     attemptedAt: string,
     nextAttemptAt: number,
-  ): boolean =>
-    this.db.transaction(() => {
+  ): boolean => {
+    const started = this.db.transaction(() => {
       const { changes } = this.statements.startAttempt.run({ deliveryId, attempt, nextAttemptAt });
       if (changes === 0) return false;
       this.statements.insertAttempt.run({ deliveryId, attempt, attemptedAt, error: SERVER_STOPPED });
-      this.attempting.add(deliveryId);
       return true;
     })();
+    // Once committed: a failed commit leaves no attempt to show as under way.
+    if (started) this.attempting.add(deliveryId);
+    return started;
+  };
 
   /**
    * Records the outcome of an attempt begun with startAttempt, and moves its delivery on (unless
