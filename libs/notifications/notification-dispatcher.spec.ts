@@ -26,6 +26,8 @@ describe('a notification attempt cut off by the server stopping', () => {
   let arrivals: number[];
   const dispatchers: NotificationDispatcher[] = [];
   const children: ReturnType<typeof spawn>[] = [];
+  /** What the dispatchers told the operator's log of notifications abandoned. */
+  const givenUp: string[] = [];
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'notification-cut-off-'));
@@ -60,6 +62,7 @@ describe('a notification attempt cut off by the server stopping', () => {
       onError: (error) => {
         throw error;
       },
+      onGiveUp: (message) => givenUp.push(message),
     });
     dispatchers.push(dispatcher);
     return dispatcher;
@@ -127,6 +130,10 @@ describe('a notification attempt cut off by the server stopping', () => {
     expect((await recorded(first)).slice(2)).toEqual([
       ['NotificationAttemptFailed', 2, SERVER_STOPPED],
       ['NotificationAbandoned', null, SERVER_STOPPED],
+    ]);
+    const { incidentId } = (await store.readStream(notificationStreamId(first)))[0].data;
+    expect(givenUp).toEqual([
+      `Notification ${first} of incident ${String(incidentId)} on WEBHOOK: abandoned after 2 attempts; the last: ${SERVER_STOPPED}`,
     ]);
 
     open(policy).start();

@@ -51,6 +51,8 @@ export interface NotificationDispatcherOptions {
   policy: DeliveryPolicy;
   adapters: ChannelAdapters;
   onError: (error: unknown) => void;
+  /** Told of each notification abandoned, in words for the operator's log. */
+  onGiveUp?: (message: string) => void;
 }
 
 /**
@@ -174,6 +176,12 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
       }
     }
     const position = await this.append(due.streamId, command, state, due.correlationId);
+    if (position !== null && command.type === 'RecordAttemptFailure' && attempt >= policy.maxAttempts) {
+      this.options.onGiveUp?.(
+        `Notification ${state.notificationId} of incident ${state.incidentId} on ${state.channel}: ` +
+          `abandoned after ${attempt} attempts; the last: ${command.data.error}`,
+      );
+    }
     // The slot stays taken until the index shows the outcome, so the attempt is not made twice.
     if (position !== null && !signal.aborted) await this.follower.waitFor(position, policy.timeoutMs);
   }

@@ -80,6 +80,7 @@ export interface ListeningWebhook {
 /** An open delivery, with what its attempt needs. */
 export interface DueDelivery {
   id: string;
+  webhookId: string;
   eventId: string;
   url: string;
   secret: string;
@@ -227,7 +228,7 @@ export class WebhookDb {
                    WHERE webhook_id = @webhookId AND ${OPEN} AND stream_id > streams.stream_id)
            FROM streams WHERE streams.stream_id IS NOT NULL
          )
-         SELECT d.id, d.event_id AS eventId, w.url, w.secret, d.body, d.attempts
+         SELECT d.id, d.webhook_id AS webhookId, d.event_id AS eventId, w.url, w.secret, d.body, d.attempts
          FROM streams
          JOIN deliveries d ON d.seq = (SELECT MIN(seq) FROM deliveries
                                        WHERE webhook_id = @webhookId AND stream_id = streams.stream_id AND ${OPEN})

@@ -99,12 +99,15 @@ describe('an attempt cut off by the server stopping', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** What the dispatchers told the operator's log of deliveries given up. */
+  const givenUp: string[] = [];
   const options = (policy: DeliveryPolicy): WebhookDispatcherOptions => ({
     policy,
     maxResponseBytes: 1_024,
     onError: (error) => {
       throw error;
     },
+    onGiveUp: (message) => givenUp.push(message),
   });
 
   function open(policy: DeliveryPolicy): WebhookDispatcher {
@@ -191,6 +194,13 @@ describe('an attempt cut off by the server stopping', () => {
       },
       { eventId: second, status: 'PENDING', attempts: [] },
     ]);
+    expect(givenUp).toHaveLength(1);
+    expect(givenUp[0]).toMatch(
+      new RegExp(
+        `^Webhook ${id}: gave up delivering event ${first} \\(delivery [0-9a-f-]{36}\\) after 2 attempts`,
+      ),
+    );
+    expect(givenUp[0].endsWith(`; the last: ${SERVER_STOPPED}`)).toBe(true);
     await closeAll();
 
     dispatcher = open(policy);

@@ -36,6 +36,8 @@ export interface WebhookDispatcherOptions {
   /** The most response bytes read from a receiver. */
   maxResponseBytes: number;
   onError: (error: unknown) => void;
+  /** Told of each delivery given up, in words for the operator's log. */
+  onGiveUp?: (message: string) => void;
 }
 
 /**
@@ -131,6 +133,7 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
     if (delivery.attempts >= policy.maxAttempts) {
       // The last allowed attempt was started and the server stopped during it.
       this.webhooks.giveUpStopped(delivery.id, delivery.attempts);
+      this.toldGivenUp(delivery, delivery.attempts, SERVER_STOPPED);
       return;
     }
     const attempt = delivery.attempts + 1;
@@ -169,7 +172,15 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
         status,
         Date.now() + (status === 'FAILED_WILL_RETRY' ? retryDelay : 0),
       );
+      if (status === 'GAVE_UP') this.toldGivenUp(delivery, attempt, outcome.error!);
     }
+  }
+
+  private toldGivenUp(delivery: DueDelivery, attempts: number, lastError: string): void {
+    this.options.onGiveUp?.(
+      `Webhook ${delivery.webhookId}: gave up delivering event ${delivery.eventId} (delivery ` +
+        `${delivery.id}) after ${attempts} attempts; the last: ${lastError}`,
+    );
   }
 
   private queue(event: StoredEvent): void {

@@ -43,6 +43,7 @@ function channelAdapters(config: LedgerConfig): ChannelAdapters {
           policy: config.delivery,
           adapters: channelAdapters(config),
           onError: (error) => logger.error({ err: error }, 'Notification dispatch failed; retrying'),
+          onGiveUp: (message) => logger.warn(message),
         }),
     },
     CommunicationsLogUpdatesResolver,

@@ -19,6 +19,7 @@ const logger = new Logger('Webhooks');
           policy: config.delivery,
           maxResponseBytes: config.webhookMaxResponseBytes,
           onError: (error) => logger.error({ err: error }, 'Webhook dispatch failed; retrying'),
+          onGiveUp: (message) => logger.warn(message),
         }),
     },
     WebhookRegistry,
