@@ -1,7 +1,6 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/index.js';
+import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
 
 /**
  * Where a follower of the feed (a dispatcher, the read models) is: one row, the position of the
@@ -27,13 +26,12 @@ export class CheckpointMovedError extends Error {
 
 /**
  * Opens a dispatcher's own SQLite file in the data dir (webhooks.db, notifications.db), creating
- * it with `schema` and a checkpoint table when missing. The file is created readable by its owner
- * only (SQLite gives the -wal and -shm files the same mode), as it may hold secrets. WAL with
+ * it with `schema` and a checkpoint table when missing, readable by its owner only (it may hold
+ * secrets). WAL with
  * synchronous=FULL: an acknowledged registration or delivery outcome survives a power cut.
  */
 export function openLocalDb(file: string, schema: string, schemaVersion: number): Database.Database {
-  mkdirSync(dirname(file), { recursive: true });
-  closeSync(openSync(file, 'a', 0o600));
+  createOwnerOnly(file);
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');

@@ -1,7 +1,7 @@
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
 import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
 
 /** The read models' own SQLite file, beside the event store's in LEDGER_DATA_DIR. */
@@ -247,9 +247,7 @@ const READ_MODEL_INDEXES = `
  * again from the log, since the checkpoint is in the same transactions as the rows.
  */
 export function openReadModelDb(filePath: string, options: MigrationOptions = {}): Database.Database {
-  mkdirSync(dirname(filePath), { recursive: true, mode: 0o700 });
-  // Readable by its owner only, as the event store: the internal timeline is in it.
-  closeSync(openSync(filePath, 'a', 0o600));
+  createOwnerOnly(filePath);
   const db = new Database(filePath);
   try {
     // Only takes effect on a new file. Larger pages than the default 4 KiB make a rebuild, which

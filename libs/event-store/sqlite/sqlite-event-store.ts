@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   DuplicateIdempotencyKeyError,
@@ -14,6 +12,7 @@ import {
   type SubscribeOptions,
 } from '../event-store.js';
 import { chainHash, GENESIS_HASH, type HashedContent } from '../hash-chain.js';
+import { createOwnerOnly } from './owner-only-file.js';
 
 /** Bumped with every change to the schema below; a file from a newer release is refused. */
 const SCHEMA_VERSION = 1;
@@ -115,10 +114,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Opens (creating the directory, file and schema if missing) the store at `filePath`. */
   static open(filePath: string): SqliteEventStore {
-    mkdirSync(dirname(filePath), { recursive: true, mode: 0o700 });
-    // Readable by its owner only (SQLite gives the -wal and -shm files the same mode): internal
-    // notes are in it.
-    closeSync(openSync(filePath, 'a', 0o600));
+    createOwnerOnly(filePath);
     const db = new Database(filePath);
     try {
       db.pragma('journal_mode = WAL');
