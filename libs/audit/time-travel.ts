@@ -2,9 +2,14 @@
  * Time travel: an incident's state as the ledger had it at a version or an instant, and the
  * differences between two such states.
  */
-import { evolveStored, initialIncidentState, type IncidentState } from '../domain/index.js';
+import {
+  endsTimeToMitigate,
+  evolveStored,
+  initialIncidentState,
+  type IncidentState,
+} from '../domain/index.js';
 import type { StoredEvent } from '../event-store/index.js';
-import { endsTimeToMitigate, type IncidentRecord } from '../read-models/read-model.types.js';
+import type { IncidentRecord } from '../read-models/read-model.types.js';
 
 /**
  * Which events count:

@@ -30,11 +30,6 @@ export interface IncidentRecord extends IncidentState {
   mitigatedOrResolvedAt: string | null;
 }
 
-/** Whether an event of this type ends the time to mitigate, when none did before it. */
-export function endsTimeToMitigate(type: string): boolean {
-  return type === 'IncidentMitigated' || type === 'IncidentResolved';
-}
-
 export interface IncidentFilter {
   statuses?: IncidentStatus[];
   severities?: Severity[];

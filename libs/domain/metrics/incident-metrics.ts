@@ -34,6 +34,14 @@ import { complianceOf, type CommunicationCompliance } from './communication-comp
 import type { RecordedIncidentEvent } from '../incident/incident.js';
 import { incidentHistory, type IncidentHistory } from './incident-history.js';
 
+/**
+ * Whether an event of this type ends the time to mitigate, when none did before it (as recorded; the
+ * backdating rules keep that order the occurredAt order): for the read models' running record.
+ */
+export function endsTimeToMitigate(type: string): boolean {
+  return type === 'IncidentMitigated' || type === 'IncidentResolved';
+}
+
 export interface IncidentMetricValues {
   incidentId: string;
   severity: Severity;

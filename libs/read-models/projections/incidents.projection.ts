@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { evolve, initialIncidentState, type IncidentState } from '../../domain/index.js';
+import { endsTimeToMitigate, evolve, initialIncidentState, type IncidentState } from '../../domain/index.js';
 import type { StoredEvent } from '../../event-store/index.js';
-import { endsTimeToMitigate, type IncidentRecord } from '../read-model.types.js';
+import type { IncidentRecord } from '../read-model.types.js';
 import {
   UnprojectableEventError,
   type IncidentStreamEvent,
