@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { eventually, type WebhookReceiver } from './webhook-receiver.js';
 
+/** The time between each request the receiver got and the one before it, in milliseconds. */
+export function gapsBetweenRequests(receiver: WebhookReceiver): number[] {
+  const arrivals = receiver.requests.map((request) => request.receivedAt);
+  return arrivals.slice(1).map((arrival, n) => arrival - arrivals[n]);
+}
+
 /**
  * A server that crashes during every attempt: runs `script` (an ES module's source) in a child
  * process `lives` times, and kills each with SIGKILL as soon as `receiver` has had one request more.

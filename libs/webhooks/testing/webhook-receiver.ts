@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   body: string;
+  /** When it arrived (epoch milliseconds). */
+  receivedAt: number;
   /** What the receiver answered; null while it holds the request unanswered. */
   status: number | null;
 }
@@ -35,7 +37,12 @@ export class WebhookReceiver {
       request.setEncoding('utf8');
       request.on('data', (chunk: string) => (body += chunk));
       request.on('end', () => {
-        const received: ReceivedRequest = { headers: request.headers, body, status: null };
+        const received: ReceivedRequest = {
+          headers: request.headers,
+          body,
+          receivedAt: Date.now(),
+          status: null,
+        };
         receiver.requests.push(received);
         void Promise.resolve(receiver.answer(received, receiver.requests)).then((status) => {
           if (status === null) return;
