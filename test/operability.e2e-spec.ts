@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
+import { DataDirLock } from '../libs/data-dir/data-dir-lock.js';
 import { EVENT_STORE, type EventStore } from '../libs/event-store/index.js';
 import { declareIncident, LedgerServer } from './support/ledger-server.js';
 import { closedPort, killServerProcesses, startServerProcess } from './support/server-process.js';
@@ -230,14 +231,28 @@ describe('the built server, as `npm start` runs it', () => {
     const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
     const first = await startServerProcess(env);
     await expect(startServerProcess(env)).rejects.toThrow(
-      new RegExp(`Cannot start: .*read-models\\.db: process ${first.child.pid} already projects into it`),
+      `Cannot start: another process works on this data directory (it holds ${path.join(dataDir, 'server.lock')})`,
     );
-    // The first is still the registered projector: a rebuild would still be refused.
-    const db = new Database(path.join(dataDir, 'read-models.db'), { readonly: true });
-    expect(db.prepare('SELECT pid FROM projector').get()).toEqual({ pid: first.child.pid });
-    db.close();
+    // The first still holds the data dir: a rebuild would still be refused.
+    expect(DataDirLock.isHeld(dataDir)).toBe(true);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
+    expect(DataDirLock.isHeld(dataDir)).toBe(false);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a server killed with SIGKILL leaves nothing that stops the next one', async () => {
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
+    const killed = await startServerProcess(env);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+
+    const next = await startServerProcess(env);
+
+    expect(DataDirLock.isHeld(dataDir)).toBe(true);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -288,20 +303,17 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('a server started while a rebuild holds the read models says so and exits 1', async () => {
+  test('a server started during a rebuild says so and exits 1, having opened nothing', async () => {
     const dataDir = tempDir();
-    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
-    const first = await startServerProcess(env);
-    first.child.kill('SIGTERM');
-    await first.exited;
-    // As a rebuild does: one write transaction on the file, for longer than the busy timeout.
-    const rebuilding = new Database(path.join(dataDir, 'read-models.db'));
-    rebuilding.exec('BEGIN IMMEDIATE');
-    await expect(startServerProcess(env)).rejects.toThrow(
-      /server exited with 1:[\s\S]*Cannot start: .*read-models\.db is locked by another process \(a rebuild\?\)/,
+    const rebuilding = DataDirLock.acquire(dataDir); // as `cli rebuild` holds it while it runs
+
+    await expect(
+      startServerProcess({ LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' }),
+    ).rejects.toThrow(
+      /server exited with 1:[\s\S]*Cannot start: another process works on this data directory .*none during a rebuild/,
     );
-    rebuilding.exec('ROLLBACK');
-    rebuilding.close();
+    expect(fs.readdirSync(dataDir)).toEqual(['server.lock']);
+    rebuilding.release();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 20_000);
 

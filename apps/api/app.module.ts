@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
+import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
 import { AccountabilityModule } from './accountability/accountability.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
@@ -45,12 +46,31 @@ class ConfigModule {
   }
 }
 
+/**
+ * Holds the data directory's lock (see createApp) while the app runs. Global, and imported first: Nest
+ * shuts such modules down last, once every file of the data dir is closed.
+ */
+@Global()
+@Module({})
+class DataDirLockModule implements OnApplicationShutdown {
+  constructor(private readonly lock: DataDirLock) {}
+
+  static holding(lock: DataDirLock): DynamicModule {
+    return { module: DataDirLockModule, providers: [{ provide: DataDirLock, useValue: lock }] };
+  }
+
+  onApplicationShutdown(): void {
+    this.lock.release();
+  }
+}
+
 @Module({})
 export class AppModule {
-  static with(config: LedgerConfig): DynamicModule {
+  static with(config: LedgerConfig, lock: DataDirLock): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        DataDirLockModule.holding(lock),
         ConfigModule.with(config),
         LoggerModule.forRoot({
           pinoHttp: { level: config.logLevel, genReqId: requestId, redact: ['req.headers.authorization'] },

@@ -3,6 +3,7 @@ import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
 import { AppModule } from './app.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
 import { VALIDATION_OPTIONS } from './graphql/validation.js';
@@ -41,9 +42,23 @@ function corsOptions(origins: '*' | string[]): Parameters<NestExpressApplication
   };
 }
 
-/** Builds the API (without listening), as `main.ts` and the end-to-end tests both use it. */
+/**
+ * Builds the API (without listening), as `main.ts` and the end-to-end tests both use it. It first
+ * takes the data directory's lock (DataDirInUseError when another server or a rebuild holds it),
+ * before any of its files is opened; the app releases it when it closes.
+ */
 export async function createApp(config: LedgerConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(config), {
+  const lock = DataDirLock.acquire(config.dataDir);
+  try {
+    return await createAppHolding(config, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function createAppHolding(config: LedgerConfig, lock: DataDirLock): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(config, lock), {
     bufferLogs: true,
     bodyParser: false,
     // A provider that fails (a data dir's file that cannot be used) is thrown to main.ts, which

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { ReadModelsInUseError } from '../../libs/read-models/index.js';
+import { DataDirInUseError } from '../../libs/data-dir/data-dir-lock.js';
 import { GeneratedKeysError } from './auth/api-key-ring.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
@@ -49,7 +49,7 @@ try {
     process.exit(2);
   }
   const problem =
-    error instanceof ReadModelsInUseError ||
+    error instanceof DataDirInUseError ||
     error instanceof EventStoreUnreachableError ||
     error instanceof GeneratedKeysError
       ? error.message

@@ -10,7 +10,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -19,7 +19,7 @@ import { EVENTS_FILE } from '../../libs/audit/bundle.js';
 import { seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, READ_MODELS_SCHEMA_VERSION, rebuild } from '../../libs/read-models/index.js';
-import { registerProjector } from '../../libs/read-models/read-model-db.js';
+import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
 import { compileForChildProcess } from '../../libs/event-store/testing/compile-for-child-process.js';
 import { closedPort } from '../../test/support/server-process.js';
 import {
@@ -354,38 +354,95 @@ describe('the operator CLI', () => {
     });
   });
 
-  test('rebuild refuses while another live process projects into the data dir, unless forced', () => {
+  test('rebuild refuses while a server (or another rebuild) holds the data dir, and changes nothing', () => {
+    expect(run('rebuild').status).toBe(0);
     const readModels = openReadModels(dataDir);
-    registerProjector(readModels.db); // as the API server's runner does: this test process is alive
+    const before = allRows(readModels.db);
+    const server = DataDirLock.acquire(dataDir); // as the API server holds it while it runs
 
     const refused = run('rebuild');
-    const forced = run('rebuild', '--force');
+    const status = run('status');
 
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain(`Process ${process.pid} (the API server?) is projecting into`);
-    expect(run('status').stdout).toContain(`Projector:   process ${process.pid}`);
-    expect(forced.status).toBe(0);
-
-    // An older release's file under that live process: refused before anything is emptied.
-    const older = READ_MODELS_SCHEMA_VERSION - 1;
-    readModels.db.pragma(`user_version = ${older}`);
-    const rows = () => readModels.db.prepare('SELECT count(*) AS rows FROM timeline').get();
-    const before = rows();
-
-    const refusedOlder = run('rebuild');
-
-    expect(refusedOlder.status).toBe(1);
-    expect(refusedOlder.stderr).toBe(
-      `${readModels.file} has schema version ${older} (this release's is ${READ_MODELS_SCHEMA_VERSION}) and ` +
-        `process ${process.pid} projects into it: stop it first; the read models are rebuilt then (or pass ` +
-        '--force if that process is not the API server).\n',
+    expect(refused).toMatchObject({ status: 1, stdout: '' });
+    expect(refused.stderr).toBe(
+      `Cannot rebuild: another process works on this data directory (it holds ${join(dataDir, 'server.lock')}): ` +
+        'one server per data directory, and none during a rebuild. `fuser -v` on that file names the process.\n',
     );
-    expect(readModels.db.pragma('user_version', { simple: true })).toBe(older);
-    expect(rows()).toEqual(before);
-    expect(before).not.toEqual({ rows: 0 });
-    expect(run('rebuild', '--force').status).toBe(0);
+    expect(status.stdout).toContain('Server:      running (or a rebuild)\n');
+    expect(allRows(readModels.db)).toEqual(before);
+
+    server.release();
+    expect(run('status').stdout).toContain('Server:      none running\n');
+    expect(run('rebuild').status).toBe(0);
     readModels.close();
   });
+
+  test("an older release's read models are not emptied under that release's live server", () => {
+    const readModels = openReadModels(dataDir);
+    // Schema 5 named its server in a table instead of locking the data dir: this live test process.
+    const olderRelease = (pid: number) => {
+      readModels.db.exec(
+        'DROP TABLE IF EXISTS projector; CREATE TABLE projector (id INTEGER PRIMARY KEY, pid INTEGER, host TEXT);',
+      );
+      readModels.db.prepare('INSERT INTO projector VALUES (1, ?, ?)').run(pid, hostname());
+      readModels.db.pragma('user_version = 5');
+    };
+    olderRelease(process.pid);
+    const before = allRows(readModels.db);
+
+    const refused = run('rebuild');
+
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(
+      `Cannot rebuild: ${readModels.file} is an older release's, and that release's server (process ` +
+        `${process.pid}) projects into it: stop it first\n`,
+    );
+    expect(allRows(readModels.db)).toEqual(before);
+    expect(readModels.db.pragma('user_version', { simple: true })).toBe(5);
+
+    // Once that server has stopped (a process that has exited), its table goes with the migration.
+    const exited = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    olderRelease(exited);
+    expect(run('rebuild').status).toBe(0);
+    expect(readModels.db.pragma('user_version', { simple: true })).toBe(READ_MODELS_SCHEMA_VERSION);
+    expect(readModels.db.prepare("SELECT name FROM sqlite_master WHERE name = 'projector'").all()).toEqual(
+      [],
+    );
+    readModels.close();
+  });
+
+  test('a rebuild interrupted by Ctrl-C leaves the read models as they were, and exits 130', async () => {
+    // A log long enough for the rebuild to be caught between its pages.
+    const big = join(dir, 'big-rebuild');
+    const store = SqliteEventStore.open(join(big, 'events.db'));
+    await seedStreams(store, ['incident-1', 'incident-2', 'incident-3', 'incident-4'], 15_000, 1_000);
+    expect(runIn(big, 'rebuild').status).toBe(0);
+    await seedStreams(store, ['incident-5'], 1_000, 1_000);
+    await store.close();
+    const readModels = openReadModels(big);
+    const before = allRows(readModels.db);
+    const child = spawn(process.execPath, [cli, 'rebuild'], {
+      env: { PATH: process.env.PATH, LEDGER_DATA_DIR: big },
+    });
+    let stderr = '';
+    const firstPage = new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        if (stderr.includes(' events/s ')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    await firstPage;
+    child.kill('SIGINT');
+
+    expect(await exited).toBe(130);
+    expect(stderr).toContain(`\nInterrupted: the read models are as they were (${readModels.file}).\n`);
+    expect(allRows(readModels.db)).toEqual(before);
+    expect(before.checkpoint).toEqual([{ id: 1, position: '60000' }]);
+    expect(DataDirLock.isHeld(big)).toBe(false);
+    readModels.close();
+  }, 60_000);
 
   test('replay prints the history in the words and order of the timeline read model', () => {
     const [incidentId] = history.incidentIds;

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { DataDirInUseError, DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
 import type { EventStore } from '../../libs/event-store/index.js';
 import {
-  activeProjector,
   deleteReadModels,
   inspectReadModelDb,
   isDamagedDatabaseError,
@@ -12,9 +12,7 @@ import {
   READ_MODELS_FILE,
   READ_MODELS_SCHEMA_VERSION,
   readModelsDamaged,
-  ReadModelsInUseError,
   rebuild,
-  type MigrationOptions,
   type ReadModels,
 } from '../../libs/read-models/index.js';
 import {
@@ -33,10 +31,12 @@ import { EVENT_STORE_FILE, openEventStore } from '../api/event-store/event-store
 const USAGE = `Usage: npm run --silent cli -- <command>     (or: node dist/apps/cli/main.js <command>)
 
 Commands:
-  rebuild [--force]     Drop every read model and rebuild it from the event log, with a
-                        progress bar on stderr. Stop the API server that uses the same
-                        LEDGER_DATA_DIR first: rebuild refuses while one is projecting there
-                        (--force skips that check, for a process id that was reused).
+  rebuild               Drop every read model and rebuild it from the event log, with a
+                        progress bar on stderr, in one transaction. Stop the API server
+                        that uses the same LEDGER_DATA_DIR first: rebuild refuses while one
+                        runs there (and a server refuses to start during a rebuild).
+                        Interrupted (Ctrl-C), it leaves the read models as they were and
+                        exits 130.
   status                The read models' checkpoint, the event store's head and the lag.
   replay <incidentId>   The incident's history as a readable timeline, read from the
                         event store: a line an event, control characters shown escaped
@@ -116,11 +116,9 @@ type Command =
 
 function parseCommand(command: string | undefined, args: string[]): Command {
   switch (command) {
-    case 'rebuild': {
-      const unknown = args.filter((arg) => arg !== '--force');
-      if (unknown.length > 0) throw new UsageError(`rebuild does not take ${unknown.join(' ')}`);
-      return (config, store) => rebuildReadModels(config, store, args.includes('--force'));
-    }
+    case 'rebuild':
+      if (args.length > 0) throw new UsageError(`rebuild does not take ${args.join(' ')}`);
+      return rebuildReadModels;
     case 'status':
       if (args.length > 0) throw new UsageError('status takes no arguments');
       return showStatus;
@@ -183,13 +181,9 @@ class DamagedReadModelsError extends Error {
 }
 
 /** Runs `use` on the read models of the data directory, explaining the errors of a file that cannot be used. */
-async function withReadModels<T>(
-  dataDir: string,
-  use: (readModels: ReadModels) => Promise<T>,
-  options: MigrationOptions = {},
-): Promise<T> {
+async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) => Promise<T>): Promise<T> {
   return explainingReadModelErrors(dataDir, async () => {
-    const readModels = openReadModels(dataDir, options);
+    const readModels = openReadModels(dataDir);
     try {
       return await use(readModels);
     } finally {
@@ -218,49 +212,60 @@ async function explainingReadModelErrors<T>(dataDir: string, work: () => Promise
   }
 }
 
-/** Rebuilds the read models; a damaged file is deleted, with its -wal and -shm, and rebuilt from scratch. */
-async function rebuildReadModels(config: LedgerConfig, store: EventStore, force: boolean): Promise<number> {
+/**
+ * Rebuilds the read models, holding the data directory's lock; a damaged file is deleted, with its
+ * -wal and -shm, and rebuilt from scratch.
+ */
+async function rebuildReadModels(config: LedgerConfig, store: EventStore): Promise<number> {
   const rebuildThere = () =>
-    withReadModels(config.dataDir, (readModels) => rebuildInto(readModels, store, force), {
-      evenIfProjected: force,
-    });
-  try {
-    return await rebuildThere();
-  } catch (error) {
-    // An older release's file, which a live server projects into: refused before it is changed.
-    if (error instanceof ReadModelsInUseError) {
-      process.stderr.write(`${error.message} (or pass --force if that process is not the API server).\n`);
-      return 1;
-    }
-    if (!(error instanceof DamagedReadModelsError)) throw error;
-    deleteReadModels(config.dataDir);
-    process.stderr.write(
-      `${error.file} was damaged (${error.reason}): deleted it, with its -wal and -shm files, to rebuild ` +
-        'the read models from the event log.\n',
+    withReadModels(config.dataDir, (readModels) =>
+      interruptible((signal) => rebuildInto(readModels, store, signal)),
     );
-    return await rebuildThere();
+  let lock: DataDirLock | null = null;
+  try {
+    lock = DataDirLock.acquire(config.dataDir);
+    try {
+      return await rebuildThere();
+    } catch (error) {
+      if (!(error instanceof DamagedReadModelsError)) throw error;
+      deleteReadModels(config.dataDir);
+      process.stderr.write(
+        `${error.file} was damaged (${error.reason}): deleted it, with its -wal and -shm files, to rebuild ` +
+          'the read models from the event log.\n',
+      );
+      return await rebuildThere();
+    }
+  } catch (error) {
+    // A server runs there, or another rebuild: refused before anything is changed.
+    if (!(error instanceof DataDirInUseError)) throw error;
+    process.stderr.write(`Cannot rebuild: ${error.message}\n`);
+    return 1;
+  } finally {
+    lock?.release();
   }
 }
 
-async function rebuildInto(readModels: ReadModels, store: EventStore, force: boolean): Promise<number> {
-  const projector = activeProjector(readModels.db);
-  if (projector !== null && !force) {
-    process.stderr.write(
-      `Process ${projector} (the API server?) is projecting into ${readModels.file}: stop it before ` +
-        'rebuilding, or pass --force if that process is not one.\n',
-    );
-    return 1;
-  }
+/** Aborted through `signal` (between pages of the log), the rebuild rolls back and this returns 130. */
+async function rebuildInto(readModels: ReadModels, store: EventStore, signal: AbortSignal): Promise<number> {
   const started = performance.now();
   const bar = progressBar(process.stderr, started);
-  const result = await rebuild(store, readModels.db, bar);
-  const seconds = (performance.now() - started) / 1000;
-  bar(result);
-  process.stdout.write(
-    `Rebuilt the read models from ${result.events} events in ${seconds.toFixed(1)} s ` +
-      `(${Math.round(result.events / seconds)} events/s); checkpoint ${result.position ?? 'none'}.\n`,
-  );
-  return 0;
+  try {
+    const result = await rebuild(store, readModels.db, (progress) => {
+      signal.throwIfAborted();
+      bar(progress);
+    });
+    const seconds = (performance.now() - started) / 1000;
+    bar(result);
+    process.stdout.write(
+      `Rebuilt the read models from ${result.events} events in ${seconds.toFixed(1)} s ` +
+        `(${Math.round(result.events / seconds)} events/s); checkpoint ${result.position ?? 'none'}.\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    process.stderr.write(`\nInterrupted: the read models are as they were (${readModels.file}).\n`);
+    return 130;
+  }
 }
 
 /** Looks at the read models as they are: an older release's file is neither migrated nor emptied. */
@@ -271,7 +276,6 @@ function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
     try {
       const usable = found !== null && found.schemaVersion > 0;
       const { checkpoint, head, lag } = await projectionStatus(store, usable ? found.db : null);
-      const projector = usable ? activeProjector(found.db) : null;
       process.stdout.write(
         [
           `Read models: ${file}${usable ? '' : ' (none yet: the server creates them when it starts, or run rebuild)'}`,
@@ -288,7 +292,7 @@ function showStatus(config: LedgerConfig, store: EventStore): Promise<number> {
               ? ' (the read models are ahead of the event store: not its own, a restore out of order? ' +
                 'Delete read-models.db, with its -wal and -shm files, or run rebuild)'
               : ''),
-          `Projector:   ${projector === null ? 'none running on this machine' : `process ${projector}`}`,
+          `Server:      ${DataDirLock.isHeld(config.dataDir) ? 'running (or a rebuild)' : 'none running'}`,
         ].join('\n') + '\n',
       );
       return 0;

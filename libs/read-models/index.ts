@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openReadModelDb, READ_MODELS_FILE, type MigrationOptions } from './read-model-db.js';
+import { openReadModelDb, READ_MODELS_FILE } from './read-model-db.js';
 import { ReadModelQueries } from './read-model-queries.js';
 import { AccountabilityQueries } from './accountability-queries.js';
 import { MaintenanceQueries } from './maintenance-queries.js';
@@ -15,13 +15,10 @@ export type { ProjectionProgress, ProjectionRunnerOptions } from './projection-r
 export { rebuild, type RebuildProgress } from './rebuild.js';
 export { InvalidCursorError, MAX_PAGE_SIZE, ReadModelQueries } from './read-model-queries.js';
 export {
-  activeProjector,
   inspectReadModelDb,
   NewerReadModelsError,
   READ_MODELS_FILE,
-  ReadModelsInUseError,
   SCHEMA_VERSION as READ_MODELS_SCHEMA_VERSION,
-  type MigrationOptions,
 } from './read-model-db.js';
 export {
   BACKDATED_AFTER_MS,
@@ -48,9 +45,9 @@ export interface ReadModels {
  * Opens the read models of a data directory (`dataDir`/read-models.db, whatever the directory is
  * called); creates them, empty, when missing.
  */
-export function openReadModels(dataDir: string, options: MigrationOptions = {}): ReadModels {
+export function openReadModels(dataDir: string): ReadModels {
   const file = join(dataDir, READ_MODELS_FILE);
-  const db = openReadModelDb(file, options);
+  const db = openReadModelDb(file);
   return {
     file,
     db,

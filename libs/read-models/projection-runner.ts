@@ -3,7 +3,6 @@ import type { EventStore } from '../event-store/index.js';
 import { FeedFollower } from '../feed-follower/feed-follower.js';
 import { checkpointedBatch, readCheckpoint } from '../feed-follower/local-db.js';
 import { ReadModelWriter } from './projections/read-model-writer.js';
-import { registerProjector, unregisterProjector } from './read-model-db.js';
 import type { ProjectionStatus } from './read-model.types.js';
 
 /** The read models did not reach a position in time (read-your-writes gave up). */
@@ -105,7 +104,6 @@ export class ProjectionRunner {
   /** Starts following the log; does nothing if already started. */
   start(): void {
     if (this.running) return;
-    registerProjector(this.db);
     this.running = true;
     this.follower.start();
   }
@@ -115,7 +113,6 @@ export class ProjectionRunner {
     if (!this.running) return;
     await this.follower.stop();
     this.running = false;
-    unregisterProjector(this.db);
   }
 
   /** The checkpoint in the file, the store's head and the lag between them. */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
+import { DataDirInUseError } from '../data-dir/data-dir-lock.js';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
 import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
 
@@ -12,20 +13,7 @@ export const READ_MODELS_FILE = 'read-models.db';
  * read models are derived data: the runner then rebuilds them by catching up from the start of
  * the log); a file of a newer release is refused.
  */
-export const SCHEMA_VERSION = 5;
-
-/** Bookkeeping, kept across rebuilds. */
-const BOOKKEEPING_SCHEMA = `
-  ${CHECKPOINT_SCHEMA}
-  -- The process running a ProjectionRunner on this file, so that the CLI can refuse to rebuild
-  -- under a running API server.
-  CREATE TABLE projector (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    pid        INTEGER NOT NULL,
-    host       TEXT    NOT NULL,
-    started_at TEXT    NOT NULL
-  ) STRICT;
-`;
+export const SCHEMA_VERSION = 6;
 
 /** The tables the incident facts projection rewrites, per incident, from its whole stream. */
 export const PER_INCIDENT_FACTS_TABLES = [
@@ -246,7 +234,7 @@ const READ_MODEL_INDEXES = `
  * synchronous=NORMAL: a power cut may lose the last commits, which the runner then applies
  * again from the log, since the checkpoint is in the same transactions as the rows.
  */
-export function openReadModelDb(filePath: string, options: MigrationOptions = {}): Database.Database {
+export function openReadModelDb(filePath: string): Database.Database {
   createOwnerOnly(filePath);
   const db = new Database(filePath);
   try {
@@ -256,7 +244,7 @@ export function openReadModelDb(filePath: string, options: MigrationOptions = {}
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    migrate(db, options);
+    migrate(db);
     return db;
   } catch (error) {
     db.close();
@@ -296,32 +284,46 @@ export class NewerReadModelsError extends Error {
   }
 }
 
-export interface MigrationOptions {
-  /** Migrate an older file even though another live process projects into it (`rebuild --force`). */
-  evenIfProjected?: boolean;
-}
-
-function migrate(db: Database.Database, { evenIfProjected = false }: MigrationOptions): void {
+function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
   if (version > SCHEMA_VERSION) {
     throw new NewerReadModelsError(db.name, version);
   }
   db.transaction(() => {
-    if (version === 0) db.exec(BOOKKEEPING_SCHEMA);
-    // Emptying the read models under the server projecting into them (an older release still
-    // running) would leave it answering nothing: a process that would be refused anyway is refused
-    // before it changes anything.
-    const other = version === 0 || evenIfProjected ? null : activeProjector(db);
-    if (other !== null) {
-      throw new ReadModelsInUseError(
-        `${db.name} has schema version ${version} (this release's is ${SCHEMA_VERSION}) and process ` +
-          `${other} projects into it: stop it first; the read models are rebuilt then`,
-      );
-    }
+    if (version === 0) db.exec(CHECKPOINT_SCHEMA);
+    dropOlderReleasesProjector(db);
     recreateReadModels(db, { withIndexes: true });
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * Releases before schema 6 named their server in a `projector` table instead of locking the data
+ * directory (DataDirLock). Such a server still running would go on projecting into the emptied read
+ * models: it is refused before anything changes, as those releases refused one another.
+ */
+function dropOlderReleasesProjector(db: Database.Database): void {
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'projector'").get() === undefined) return;
+  const row = db.prepare('SELECT pid, host FROM projector').get() as
+    { pid: number; host: string } | undefined;
+  if (row !== undefined && row.host === hostname() && row.pid !== process.pid && isAlive(row.pid)) {
+    throw new DataDirInUseError(
+      `${db.name} is an older release's, and that release's server (process ${row.pid}) projects into it: ` +
+        'stop it first',
+    );
+  }
+  db.exec('DROP TABLE projector');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -338,65 +340,4 @@ export function recreateReadModels(db: Database.Database, { withIndexes }: { wit
 
 export function createReadModelIndexes(db: Database.Database): void {
   db.exec(READ_MODEL_INDEXES);
-}
-
-/** The read models are another process's: it projects into them, or rebuilds them. */
-export class ReadModelsInUseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReadModelsInUseError';
-  }
-}
-
-/**
- * Records that this process projects into the file (see activeProjector). Refuses when another
- * live process does (two servers on one data dir would each take the other for the projector), or
- * holds the file locked beyond the busy timeout (a rebuild).
- */
-export function registerProjector(db: Database.Database): void {
-  try {
-    db.transaction(() => {
-      const other = activeProjector(db);
-      if (other !== null) {
-        throw new ReadModelsInUseError(
-          `${db.name}: process ${other} already projects into it; one server per data directory`,
-        );
-      }
-      db.prepare('INSERT OR REPLACE INTO projector (id, pid, host, started_at) VALUES (1, ?, ?, ?)').run(
-        process.pid,
-        hostname(),
-        new Date().toISOString(),
-      );
-    }).immediate();
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
-    throw new ReadModelsInUseError(
-      `${db.name} is locked by another process (a rebuild?): start again once it has finished`,
-    );
-  }
-}
-
-export function unregisterProjector(db: Database.Database): void {
-  db.prepare('DELETE FROM projector WHERE pid = ? AND host = ?').run(process.pid, hostname());
-}
-
-/**
- * The pid of another live process on this machine that registered as projecting into the file,
- * or null. A process killed without stopping leaves its row behind; a dead pid is ignored.
- */
-export function activeProjector(db: Database.Database): number | null {
-  const row = db.prepare('SELECT pid, host FROM projector').get() as
-    { pid: number; host: string } | undefined;
-  if (row === undefined || row.host !== hostname() || row.pid === process.pid) return null;
-  return isAlive(row.pid) ? row.pid : null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

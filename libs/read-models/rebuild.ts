@@ -33,7 +33,8 @@ const REBUILD_CACHE_KIB = 256 * 1024;
  * so that a crash or an error leaves the previous read models (and their checkpoint) as they
  * were, and readers on other connections go on seeing them until the commit. The indexes are
  * built once the log's rows are in. `db` must be a connection of its own: it is inside the
- * transaction between the awaits.
+ * transaction between the awaits. An error thrown by `onProgress` stops it likewise (the CLI's
+ * Ctrl-C).
  */
 export async function rebuild(
   store: EventStore,
@@ -58,6 +59,9 @@ export async function rebuild(
       progress.events += page.length;
       progress.position = page[page.length - 1].globalPosition;
       onProgress({ ...progress });
+      // A turn of the event loop between pages: the SQLite store's reads never wait, and a signal
+      // (the CLI's Ctrl-C) is only handled on such a turn.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     onProgress({ ...progress, phase: 'finishing' });
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
