@@ -22,6 +22,16 @@ async function declareIncidentOver(url: string): Promise<void> {
   expect(declared.errors).toBeUndefined();
 }
 
+/** The position up to which a consumer's file (read models, a dispatcher's) has handled the log. */
+function checkpointOf(file: string): string | null {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT position FROM checkpoint').get() as { position: string | null }).position;
+  } finally {
+    db.close();
+  }
+}
+
 async function post(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
@@ -283,6 +293,55 @@ describe('the built server, as `npm start` runs it', () => {
     expect(said).not.toMatch(/SqliteError|ExceptionHandler/);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
+
+  test('a file of the data dir ahead of the event store (restored out of order) is refused at start, with what to do', async () => {
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };
+    const events = path.join(dataDir, 'events.db');
+    const first = await startServerProcess(env);
+    await declareIncidentOver(first.url);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    fs.copyFileSync(events, `${events}.backup`);
+    const backedUp = checkpointOf(path.join(dataDir, 'read-models.db'));
+    const second = await startServerProcess(env);
+    await declareIncidentOver(second.url);
+    const consumers = ['read-models.db', 'webhooks.db', 'notifications.db'].map((file) =>
+      path.join(dataDir, file),
+    );
+    // Every consumer has handled the incident's events.
+    while (consumers.some((file) => checkpointOf(file) === backedUp))
+      await new Promise((r) => setTimeout(r, 20));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    const handled = checkpointOf(consumers[0]);
+    expect(consumers.map(checkpointOf)).toEqual([handled, handled, handled]);
+    expect(BigInt(handled!)).toBeGreaterThan(BigInt(backedUp!));
+
+    // The event log restored from before the incident, and the other files left as they are.
+    expect(fs.existsSync(`${events}-wal`)).toBe(false);
+    fs.copyFileSync(`${events}.backup`, events);
+
+    for (const [file, advice] of [
+      [consumers[0], 'It holds only derived data: delete it'],
+      [consumers[1], 'Restore it from the backup that events.db came from'],
+      [consumers[2], 'It is an index of the notification streams of the log: delete it'],
+    ]) {
+      const said = await startServerProcess(env).then(
+        () => 'started',
+        (error: Error) => error.message,
+      );
+      expect(said).toContain(
+        `Cannot start: ${file} has handled the event log up to position ${handled}, but the event store ends ` +
+          `at ${backedUp}: the file is not of this store's history (restored out of order, or another store's). ${advice}`,
+      );
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    }
+    const restored = await startServerProcess(env);
+    restored.child.kill('SIGTERM');
+    expect(await restored.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
 
   test('an api-keys.json that cannot be read is named at start, with what to do about it', async () => {
     const dataDir = tempDir();

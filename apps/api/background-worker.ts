@@ -6,6 +6,8 @@ import type {
 
 /** Something that follows the event store in the background (a dispatcher). */
 export interface BackgroundWorker {
+  /** Refuses (CheckpointAheadOfLogError) a file of the worker's that is ahead of the event store. */
+  assertWithinLog(): Promise<void>;
   start(): void;
   /** Finishes the work in hand; the event store is still open. */
   stop(): Promise<void>;
@@ -22,7 +24,8 @@ export abstract class BackgroundWorkerModule
 {
   protected abstract readonly worker: BackgroundWorker;
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    await this.worker.assertWithinLog();
     this.worker.start();
   }
 

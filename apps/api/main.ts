@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { DataDirInUseError } from '../../libs/data-dir/data-dir-lock.js';
+import { CheckpointAheadOfLogError } from '../../libs/feed-follower/feed-follower.js';
 import { GeneratedKeysError } from './auth/api-key-ring.js';
 import { ConfigError, loadConfig } from './config/ledger-config.js';
 import { createApp } from './bootstrap.js';
@@ -50,6 +51,7 @@ try {
   }
   const problem =
     error instanceof DataDirInUseError ||
+    error instanceof CheckpointAheadOfLogError ||
     error instanceof EventStoreUnreachableError ||
     error instanceof GeneratedKeysError
       ? error.message

@@ -20,6 +20,18 @@ export interface FeedFollowerOptions {
   onError?: (error: unknown) => void;
 }
 
+/** A consumer's file has handled the log further than the event store goes (see assertWithinLog). */
+export class CheckpointAheadOfLogError extends Error {
+  constructor(file: string, checkpoint: bigint, head: bigint | null, advice: string) {
+    super(
+      `${file} has handled the event log up to position ${checkpoint}, but the event store ` +
+        `${head === null ? 'is empty' : `ends at ${head}`}: the file is not of this store's history ` +
+        `(restored out of order, or another store's). ${advice}`,
+    );
+    this.name = 'CheckpointAheadOfLogError';
+  }
+}
+
 /**
  * Follows the event store's feed for a consumer (the read models' projection runner, the webhook
  * and notification dispatchers): catch-up from the consumer's stored checkpoint, then live, in
@@ -42,6 +54,19 @@ export class FeedFollower {
     this.batchSize = options.batchSize ?? 200;
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
     this.handled = consumer.readCheckpoint();
+  }
+
+  /**
+   * Before start: CheckpointAheadOfLogError when the consumer's checkpoint is past the store's head.
+   * Its `file` is then not of this store's history (restored out of order, or another store's), and
+   * following on would skip every event appended at a position it takes for handled.
+   */
+  async assertWithinLog(file: string, advice: string): Promise<void> {
+    const checkpoint = this.consumer.readCheckpoint();
+    if (checkpoint === null) return;
+    const head = await this.store.headPosition();
+    if (head === null || checkpoint > head)
+      throw new CheckpointAheadOfLogError(file, checkpoint, head, advice);
   }
 
   start(): void {

@@ -108,6 +108,14 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
     return new NotificationDispatcher(store, db, options);
   }
 
+  assertWithinLog(): Promise<void> {
+    return this.follower.assertWithinLog(
+      this.db.name,
+      'It is an index of the notification streams of the log: delete it (with its -wal and -shm ' +
+        'files), and the server indexes them again.',
+    );
+  }
+
   start(): void {
     this.follower.start();
     this.pump.start();

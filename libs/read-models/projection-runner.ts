@@ -101,6 +101,14 @@ export class ProjectionRunner {
     );
   }
 
+  /** Before start: CheckpointAheadOfLogError when the read models are ahead of the event store. */
+  assertWithinLog(): Promise<void> {
+    return this.follower.assertWithinLog(
+      this.db.name,
+      'It holds only derived data: delete it (with its -wal and -shm files), or run rebuild.',
+    );
+  }
+
   /** Starts following the log; does nothing if already started. */
   start(): void {
     if (this.running) return;

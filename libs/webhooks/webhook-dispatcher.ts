@@ -82,6 +82,15 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
     return new WebhookDispatcher(store, db, options);
   }
 
+  assertWithinLog(): Promise<void> {
+    return this.follower.assertWithinLog(
+      this.db.name,
+      'Restore it from the backup that events.db came from (copied before events.db, as the README ' +
+        'says, it is never ahead). Without one, delete it (with its -wal and -shm files): the webhooks ' +
+        'must then be registered again, as their secrets were only there.',
+    );
+  }
+
   start(): void {
     this.follower.start();
     this.pump.start();

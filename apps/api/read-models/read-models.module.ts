@@ -46,7 +46,8 @@ export class ReadModelsModule
     this.runner.onError((error) =>
       this.logger.error({ err: error }, 'Projection batch failed; retrying from the checkpoint'),
     );
-    // Before it starts: whether the read models begin behind the log.
+    // Before it starts: whether the read models begin ahead of the log (refused) or behind it.
+    await this.runner.assertWithinLog();
     await this.reportCatchUp();
     this.runner.start();
   }
