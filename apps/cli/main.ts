@@ -49,6 +49,7 @@ Commands:
                         events.jsonl with every envelope and hash, and manifest.json with
                         each stream's head hash and an overall digest. Refuses a broken hash
                         chain. Interrupted (Ctrl-C), it leaves nothing at <dir> and exits 130.
+                        The bundle is synced to disk before it is reported exported.
   verify-bundle <dir>   Check a bundle offline (no server, no database). Exit 1 if any byte
                         of it was changed.
   --help, -h            This text.

@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -78,7 +78,8 @@ export class BrokenChainError extends Error {
  * a broken one fails the export (BrokenChainError). `all` exports the log as it stood when the
  * export started. The files are written into a temporary sibling directory, renamed to `outDir`
  * once complete: an export that fails, or is aborted through `signal`, leaves nothing behind.
- * Returns the manifest.
+ * Each file, the directory and its parent are synced to disk before it returns, so that a bundle
+ * reported exported survives a power cut whole. Returns the manifest.
  */
 export async function exportBundle(
   store: EventStore,
@@ -107,16 +108,36 @@ export async function exportBundle(
   }
 
   const out = resolve(outDir);
-  await mkdir(dirname(out), { recursive: true });
-  const partial = await mkdtemp(join(dirname(out), `.${basename(out)}.partial-`));
+  const parent = dirname(out);
+  const created = await mkdir(parent, { recursive: true });
+  const partial = await mkdtemp(join(parent, `.${basename(out)}.partial-`));
+  let manifest: BundleManifest;
   try {
-    const manifest = await writeBundle(partial, createdAt, scope, pages, onProgress, signal);
+    manifest = await writeBundle(partial, createdAt, scope, pages, onProgress, signal);
     signal?.throwIfAborted();
+    await syncDirectory(partial);
     await rename(partial, out);
-    return manifest;
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     throw error;
+  }
+  // The rename is an entry of the parent, and each directory this export created one of its own parent.
+  let dir = parent;
+  await syncDirectory(dir);
+  while (created !== undefined && dir !== dirname(created)) {
+    dir = dirname(dir);
+    await syncDirectory(dir);
+  }
+  return manifest;
+}
+
+/** Makes the entries of `dir` (files created, renamed in) durable: fsync on the directory. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -144,9 +165,9 @@ async function writeBundle(
       yield chunk;
     }
   }
-  await pipeline(Readable.from(chunks()), createWriteStream(join(dir, EVENTS_FILE), { flags: 'wx' }), {
-    signal,
-  });
+  // flush: each file is fsynced before it is closed, as the manifest below.
+  const events = createWriteStream(join(dir, EVENTS_FILE), { flags: 'wx', flush: true });
+  await pipeline(Readable.from(chunks()), events, { signal });
 
   const manifest = withDigest({
     format: BUNDLE_FORMAT,
@@ -159,7 +180,7 @@ async function writeBundle(
       .sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
     eventsSha256: eventsSha256.digest('hex'),
   });
-  await writeFile(join(dir, MANIFEST_FILE), `${canonicalJson(manifest)}\n`, { flag: 'wx' });
+  await writeFile(join(dir, MANIFEST_FILE), `${canonicalJson(manifest)}\n`, { flag: 'wx', flush: true });
   return manifest;
 }
 
