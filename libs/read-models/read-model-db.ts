@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { DataDirInUseError } from '../data-dir/data-dir-lock.js';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
+import { isAlive } from '../local-process/local-process.js';
 import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
 
 /** The read models' own SQLite file, beside the event store's in LEDGER_DATA_DIR. */
@@ -314,16 +315,6 @@ function dropOlderReleasesProjector(db: Database.Database): void {
     );
   }
   db.exec('DROP TABLE projector');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
