@@ -130,7 +130,10 @@ export async function runVerify(
   return 0;
 }
 
-/** Exports a bundle; aborted through `signal`, removes what it wrote and returns 130. */
+/**
+ * Exports a bundle; aborted through `signal`, removes what it wrote and returns 130. Says on
+ * `progress` which partial bundles of other exports it removed from the parent, or left there.
+ */
 export async function runExport(
   store: EventStore,
   args: ExportArgs,
@@ -146,6 +149,8 @@ export async function runExport(
       args.outDir,
       progressLine(progress, 'events exported'),
       signal,
+      ({ dir, removed, reason }) =>
+        progress.write(`${printable(`${removed ? 'Removed' : 'Left'} ${dir}: ${reason}`)}.\n`),
     );
   } catch (error) {
     if (!signal?.aborted) throw error;

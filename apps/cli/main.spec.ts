@@ -78,6 +78,7 @@ describe('the operator CLI', () => {
       'verify ',
       'export (--incident <id> | --all) --out <dir>',
       'verify-bundle <dir>',
+      '.<name>.partial-<host>-<pid>-XXXXXX',
       'Stop the API server',
       'LEDGER_DATA_DIR',
     ]) {
@@ -661,33 +662,117 @@ describe('the operator CLI', () => {
       expect(readdirSync(empty)).toEqual([]);
     });
 
-    test('an export interrupted by Ctrl-C leaves nothing at --out, and can be run again', async () => {
-      // A log long enough for the export to be caught in the middle.
-      const big = join(dir, 'big');
-      const store = SqliteEventStore.open(join(big, 'events.db'));
-      await seedStreams(store, ['incident-1', 'incident-2', 'incident-3', 'incident-4'], 15_000, 1_000);
-      await store.close();
-      const parent = join(dir, 'interrupted');
-      const bundle = join(parent, 'bundle');
-      mkdirSync(parent);
-      const child = spawn(process.execPath, [cli, 'export', '--all', '--out', bundle], {
-        env: { PATH: process.env.PATH, LEDGER_DATA_DIR: big },
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    describe('an export caught midway', () => {
+      /** A data dir whose log is long enough for an export to be caught in the middle. */
+      let big: string;
 
-      // Interrupted while it writes: its temporary directory is there.
-      while (readdirSync(parent).length === 0) await sleep(5);
-      child.kill('SIGINT');
+      beforeAll(async () => {
+        big = join(dir, 'big');
+        const store = SqliteEventStore.open(join(big, 'events.db'));
+        await seedStreams(store, ['incident-1', 'incident-2', 'incident-3', 'incident-4'], 15_000, 1_000);
+        await store.close();
+      }, 60_000);
 
-      expect(await exited).toBe(130);
-      expect(stderr).toContain(`Interrupted: nothing was written to ${bundle}.\n`);
-      expect(readdirSync(parent)).toEqual([]);
-      const again = runIn(big, 'export', '--all', '--out', bundle);
-      expect(again.status).toBe(0);
-      expect(again.stdout).toContain('Exported 60000 events of 4 streams');
-      expect(readdirSync(parent)).toEqual(['bundle']);
-    }, 60_000);
+      /** Starts `export --all --out <parent>/<name>` of the big log; resolves once its temporary directory is there. */
+      async function exportCaughtWriting(parent: string, name: string) {
+        mkdirSync(parent, { recursive: true });
+        const before = readdirSync(parent);
+        const child = spawn(process.execPath, [cli, 'export', '--all', '--out', join(parent, name)], {
+          env: { PATH: process.env.PATH, LEDGER_DATA_DIR: big },
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        let partial: string | undefined;
+        while ((partial = readdirSync(parent).find((entry) => !before.includes(entry))) === undefined) {
+          if (child.exitCode !== null) throw new Error(`the export ended before writing: ${stderr}`);
+          await sleep(5);
+        }
+        return { child, partial, exited, stderr: () => stderr };
+      }
+
+      test('an export interrupted by Ctrl-C leaves nothing at --out, and can be run again', async () => {
+        const parent = join(dir, 'interrupted');
+        const bundle = join(parent, 'bundle');
+        const interrupted = await exportCaughtWriting(parent, 'bundle');
+
+        interrupted.child.kill('SIGINT');
+
+        expect(await interrupted.exited).toBe(130);
+        expect(interrupted.stderr()).toContain(`Interrupted: nothing was written to ${bundle}.\n`);
+        expect(readdirSync(parent)).toEqual([]);
+        const again = runIn(big, 'export', '--all', '--out', bundle);
+        expect(again.status).toBe(0);
+        expect(again.stdout).toContain('Exported 60000 events of 4 streams');
+        expect(readdirSync(parent)).toEqual(['bundle']);
+      }, 60_000);
+
+      test('an export killed outright leaves its directory, named after it, which the next export there removes', async () => {
+        const parent = join(dir, 'killed');
+        const killed = await exportCaughtWriting(parent, 'bundle');
+
+        killed.child.kill('SIGKILL');
+        await killed.exited;
+
+        const pid = killed.child.pid;
+        expect(killed.partial.slice(0, -6)).toBe(`.bundle.partial-${hostname()}-${pid}-`);
+        expect(readdirSync(parent)).toEqual([killed.partial]);
+        // Refused input changes nothing, the dead export's directory included.
+        const refused = runIn(big, 'export', '--incident', randomUUID(), '--out', join(parent, 'none'));
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain('has no events');
+        expect(readdirSync(parent)).toEqual([killed.partial]);
+        const next = runIn(big, 'export', '--all', '--out', join(parent, 'next'));
+        expect(next.status).toBe(0);
+        expect(next.stderr).toContain(
+          `Removed ${join(parent, killed.partial)}: the partial bundle of an export by process ${pid}, ` +
+            'which no longer runs.\n',
+        );
+        expect(readdirSync(parent)).toEqual(['next']);
+      }, 60_000);
+
+      test("the next export leaves a running export's directory, and those it cannot judge, and names them", async () => {
+        const parent = join(dir, 'crowded');
+        const running = await exportCaughtWriting(parent, 'running');
+        running.child.kill('SIGSTOP');
+        const dead = spawnSync(process.execPath, ['-e', '']).pid;
+        const foreign = `.b.partial-${hostname()}-${dead}-QqQ111`;
+        const others: Record<string, string> = {
+          [`.b.partial-elsewhere.example-${dead}-AbC123`]:
+            'the partial bundle of an export on host elsewhere.example, whose processes cannot be checked ' +
+            'from here (delete it if that export no longer runs)',
+          '.b.partial-XyZ789':
+            "the partial bundle of an earlier release's export, which does not name its process (delete it " +
+            'if no export is running)',
+          [foreign]:
+            `named as the partial bundle of an export by process ${dead}, which no longer runs, but it ` +
+            'holds files that an export does not write',
+        };
+        for (const name of Object.keys(others)) {
+          mkdirSync(join(parent, name));
+          writeFileSync(join(parent, name, EVENTS_FILE), '');
+        }
+        writeFileSync(join(parent, foreign, 'notes.txt'), "not an export's");
+        // A file, not a directory: no export's.
+        const file = `.b.partial-${hostname()}-${dead}-FiLe12`;
+        writeFileSync(join(parent, file), '');
+
+        const next = runIn(big, 'export', '--all', '--out', join(parent, 'next'));
+        running.child.kill('SIGCONT');
+
+        expect(next.status).toBe(0);
+        expect(next.stderr).toContain(
+          `Left ${join(parent, running.partial)}: the partial bundle of an export by process ` +
+            `${running.child.pid}, which is running (if that process is no export, delete it).\n`,
+        );
+        for (const [name, reason] of Object.entries(others)) {
+          expect(next.stderr).toContain(`Left ${join(parent, name)}: ${reason}.\n`);
+        }
+        expect(next.stderr).not.toContain(file);
+        expect(await running.exited).toBe(0);
+        expect(readdirSync(parent).sort()).toEqual([...Object.keys(others), file, 'next', 'running'].sort());
+        expect(run('verify-bundle', join(parent, 'running')).status).toBe(0);
+      }, 60_000);
+    });
   });
 });

@@ -50,6 +50,10 @@ Commands:
                         each stream's head hash and an overall digest. Refuses a broken hash
                         chain. Interrupted (Ctrl-C), it leaves nothing at <dir> and exits 130.
                         The bundle is synced to disk before it is reported exported.
+                        An export killed outright (kill -9, a crash) leaves a directory
+                        .<name>.partial-<host>-<pid>-XXXXXX beside <dir>: the next export
+                        into the same directory removes those of processes no longer
+                        running on this host, and names on stderr those it leaves.
   verify-bundle <dir>   Check a bundle offline (no server, no database). Exit 1 if any byte
                         of it was changed.
   --help, -h            This text.

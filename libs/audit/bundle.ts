@@ -20,13 +20,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { incidentStreamId } from '../domain/index.js';
 import { canonicalJson, hashedContent, type EventStore, type StoredEvent } from '../event-store/index.js';
+import { isAlive } from '../local-process/local-process.js';
 import { ChainVerifier, logPages, type BrokenLink, type OnProgress } from './integrity.js';
 
 export const BUNDLE_FORMAT = 'incident-ledger-audit-bundle';
@@ -79,7 +81,9 @@ export class BrokenChainError extends Error {
  * export started. The files are written into a temporary sibling directory, renamed to `outDir`
  * once complete: an export that fails, or is aborted through `signal`, leaves nothing behind.
  * Each file, the directory and its parent are synced to disk before it returns, so that a bundle
- * reported exported survives a power cut whole. Returns the manifest.
+ * reported exported survives a power cut whole. An export killed outright leaves its temporary
+ * directory: the next one into the same parent removes it (see removeDeadPartials), and tells
+ * `onPartial` of it and of those it leaves. Returns the manifest.
  */
 export async function exportBundle(
   store: EventStore,
@@ -87,6 +91,7 @@ export async function exportBundle(
   outDir: string,
   onProgress?: OnProgress,
   signal?: AbortSignal,
+  onPartial?: (partial: PartialBundle) => void,
 ): Promise<BundleManifest> {
   const createdAt = new Date().toISOString();
   if (existsSync(outDir)) {
@@ -110,7 +115,8 @@ export async function exportBundle(
   const out = resolve(outDir);
   const parent = dirname(out);
   const created = await mkdir(parent, { recursive: true });
-  const partial = await mkdtemp(join(parent, `.${basename(out)}.partial-`));
+  await removeDeadPartials(parent, onPartial);
+  const partial = await mkdtemp(join(parent, `.${basename(out)}.partial-${hostname()}-${process.pid}-`));
   let manifest: BundleManifest;
   try {
     manifest = await writeBundle(partial, createdAt, scope, pages, onProgress, signal);
@@ -129,6 +135,71 @@ export async function exportBundle(
     await syncDirectory(dir);
   }
   return manifest;
+}
+
+/**
+ * An export's temporary directory: `.<bundle>.partial-<host>-<pid>-XXXXXX`, named after the process
+ * that writes it; an earlier release's, `.<bundle>.partial-XXXXXX`, names none.
+ */
+const PARTIAL_NAME = /^\..+\.partial-(?:(.+)-(\d+)-)?[A-Za-z0-9]{6}$/;
+
+/** Another export's temporary directory, found in the parent of a new bundle. */
+export interface PartialBundle {
+  dir: string;
+  removed: boolean;
+  /** Whose it is, and why it was removed or left. */
+  reason: string;
+}
+
+/**
+ * Removes from `parent` the temporary directories of exports killed outright (kill -9, a crash,
+ * a power cut): those named after a process of this machine that no longer runs, holding nothing
+ * but a bundle's files. Any other is left, never deleted unsure: a live process's (another
+ * export's, or a reused process id's), another machine's, an earlier release's.
+ */
+async function removeDeadPartials(
+  parent: string,
+  onPartial?: (partial: PartialBundle) => void,
+): Promise<void> {
+  for (const entry of await readdir(parent, { withFileTypes: true })) {
+    const name = PARTIAL_NAME.exec(entry.name);
+    if (name === null || !entry.isDirectory()) continue;
+    const dir = join(parent, entry.name);
+    const verdict = await removeIfDead(dir, name[1], name[2]);
+    if (verdict !== null) onPartial?.({ dir, ...verdict });
+  }
+}
+
+/** Removes the partial bundle `dir` if its writer is dead; null if it is gone already. */
+async function removeIfDead(
+  dir: string,
+  host: string | undefined,
+  pid: string | undefined,
+): Promise<Omit<PartialBundle, 'dir'> | null> {
+  const left = (reason: string) => ({ removed: false, reason });
+  if (host === undefined) {
+    return left(
+      "the partial bundle of an earlier release's export, which does not name its process (delete it if no export is running)",
+    );
+  }
+  if (host !== hostname()) {
+    return left(
+      `the partial bundle of an export on host ${host}, whose processes cannot be checked from here (delete it if that export no longer runs)`,
+    );
+  }
+  const by = `the partial bundle of an export by process ${pid}`;
+  if (isAlive(Number(pid))) return left(`${by}, which is running (if that process is no export, delete it)`);
+  try {
+    if ((await readdir(dir)).some((file) => file !== EVENTS_FILE && file !== MANIFEST_FILE)) {
+      return left(`named as ${by}, which no longer runs, but it holds files that an export does not write`);
+    }
+    await rm(dir, { recursive: true, force: true });
+    return { removed: true, reason: `${by}, which no longer runs` };
+  } catch (error) {
+    // Another export removed it first.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return left(`${by}, which no longer runs, and it cannot be removed (${(error as Error).message})`);
+  }
 }
 
 /** Makes the entries of `dir` (files created, renamed in) durable: fsync on the directory. */
