@@ -57,6 +57,7 @@ describe('health, request ids and configuration', () => {
     const body = (await ready.json()) as { info: { readModels: { status: string; lag: number } } };
     expect(body).toMatchObject({ status: 'ok', info: { eventStore: { status: 'up' } } });
     expect(body.info.readModels.status).toBe('up');
+    expect(body).toMatchObject({ info: { disk: { status: 'up', freeMb: expect.any(Number) } } });
     // Events not yet in the read models: none, or the one just declared.
     expect([0, 1]).toContain(body.info.readModels.lag);
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
@@ -78,6 +79,24 @@ describe('health, request ids and configuration', () => {
       });
     } finally {
       await failing.destroy();
+    }
+  });
+
+  test('/health answers 503 naming the disk when the data dir has less room than LEDGER_MIN_FREE_DISK_MB', async () => {
+    // More than any disk here: as a full one.
+    const full = await LedgerServer.start({ env: { LEDGER_MIN_FREE_DISK_MB: String(1024 ** 3) } });
+    try {
+      const ready = await fetch(`${full.url}/health`);
+
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as any;
+      expect(body).toMatchObject({ status: 'error', info: { eventStore: { status: 'up' } } });
+      expect(body.error.disk.status).toBe('down');
+      expect(body.error.disk.message).toMatch(
+        /^\d+ MiB free on the filesystem of LEDGER_DATA_DIR, under LEDGER_MIN_FREE_DISK_MB \(1073741824\): appends will soon fail$/,
+      );
+    } finally {
+      await full.destroy();
     }
   });
 

@@ -45,6 +45,7 @@ describe('delivery and notification settings', () => {
       'LEDGER_NOTIFICATION_WEBHOOK_URL is missing, though LEDGER_NOTIFICATION_WEBHOOK_SECRET is set',
     ],
     [{ LEDGER_WEBHOOK_MAX_RESPONSE_BYTES: '1e3' }, 'LEDGER_WEBHOOK_MAX_RESPONSE_BYTES'],
+    [{ LEDGER_MIN_FREE_DISK_MB: '-1' }, 'LEDGER_MIN_FREE_DISK_MB'],
     // Credentials would end up in the log with every failed attempt; fetch refuses them anyway.
     [
       { LEDGER_NOTIFICATION_WEBHOOK_URL: 'http://user:pw@localhost:4199/notify' },

@@ -23,6 +23,8 @@ export interface LedgerConfig {
   delivery: DeliveryPolicy;
   /** The most bytes read from a webhook receiver's response. */
   webhookMaxResponseBytes: number;
+  /** Below this free space (MiB) on the data dir's filesystem, /health answers 503. */
+  minFreeDiskMb: number;
   /** The EMAIL channel's SMTP server; null: emails go to the log adapter. */
   smtp: SmtpConfig | null;
   /** The WEBHOOK notification channel's receiver; null: the log adapter. */
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
       0,
       100 * 1024 * 1024,
     ),
+    minFreeDiskMb: parseInteger(env, 'LEDGER_MIN_FREE_DISK_MB', 256, 0, 1024 * 1024 * 1024),
     smtp: parseSmtp(env),
     notificationWebhook: parseNotificationWebhook(env),
     corsOrigins: parseCorsOrigins(env.LEDGER_CORS_ORIGINS),
