@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
@@ -44,12 +45,8 @@ export class DataDirLock {
   /** Whether a process holds the lock of `dataDir` now (without taking it). */
   static isHeld(dataDir: string): boolean {
     const file = path.join(dataDir, DATA_DIR_LOCK_FILE);
-    let db: Database.Database;
-    try {
-      db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
-    } catch {
-      return false; // never taken here
-    }
+    if (!existsSync(file)) return false; // never taken here
+    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
     try {
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       return false;

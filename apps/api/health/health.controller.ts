@@ -17,9 +17,9 @@ export class HealthController {
 
   /**
    * Readiness: the process answers, the event store does, and the data dir's filesystem has room
-   * (full, every append fails: better taken out of a load balancer before). The read models' lag (how far their
-   * checkpoint is behind the log's head: events, on the embedded store) is reported for monitoring,
-   * not judged: reads can wait for a position they need.
+   * (full, every append fails: better out of a load balancer before). The read models' lag (how far
+   * their checkpoint is behind the log's head: events, on the embedded store) is reported for
+   * monitoring, not judged: reads can wait for a position they need.
    */
   @Get()
   @HealthCheck()
