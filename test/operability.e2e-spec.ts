@@ -244,6 +244,27 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  test('a SIGTERM the moment the server says it listens still shuts it down gracefully', async () => {
+    const dataDir = tempDir();
+    // As an orchestrator that stops the server as soon as it reads the line: at once, from within.
+    const hook = path.join(dataDir, 'terminate-when-listening.mjs');
+    fs.writeFileSync(
+      hook,
+      `const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (chunk, ...rest) => {
+        const written = write(chunk, ...rest);
+        if (String(chunk).includes('GraphQL on http')) process.kill(process.pid, 'SIGTERM');
+        return written;
+      };`,
+    );
+
+    const server = await startServerProcess({ LEDGER_DATA_DIR: dataDir, NODE_OPTIONS: `--import ${hook}` });
+
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('incident-ledger: shutting down\n');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   test('PORT=0 lets the system pick the port, and the server says which', async () => {
     const dataDir = tempDir();
     const server = await startServerProcess({ LEDGER_DATA_DIR: dataDir, PORT: '0' });

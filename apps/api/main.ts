@@ -21,10 +21,6 @@ try {
   // Before GraphQL's own middleware, which the app adds as it starts listening.
   app.use(http.middleware);
   await app.listen(config.port);
-  // The port bound, which PORT=0 leaves to the system.
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  process.stdout.write(`incident-ledger: GraphQL on http://localhost:${port}/graphql\n`);
-
   // Graceful shutdown: stop accepting requests, let the running ones (and their appends) finish
   // and answer, close the store, exit 0. A second signal exits at once.
   const shutdown = () => {
@@ -44,6 +40,11 @@ try {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  // Only now: whoever waits for this line may stop the server at once, and must find it ready to
+  // shut down gracefully (a signal before the handlers above would end the process outright).
+  // The port bound, which PORT=0 leaves to the system.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  process.stdout.write(`incident-ledger: GraphQL on http://localhost:${port}/graphql\n`);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
