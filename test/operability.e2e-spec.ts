@@ -373,7 +373,9 @@ describe('the built server, as `npm start` runs it', () => {
       );
       expect(said).toContain(
         `Cannot start: ${file} has handled the event log up to position ${handled}, but the event store ends ` +
-          `at ${backedUp}: the file is not of this store's history (restored out of order, or another store's). ${advice}`,
+          `at ${backedUp}. Either the log lost its newest events (removed: \`cli verify\` names their positions, ` +
+          "and this file shows they existed: keep a copy of it), or the file is not of this store's history " +
+          `(restored out of order, or another store's). ${advice}`,
       );
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
     }

@@ -6,6 +6,7 @@
 import { isUUID } from 'class-validator';
 import { incidentStreamId } from '../../libs/domain/index.js';
 import type { EventStore } from '../../libs/event-store/index.js';
+import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import {
   exportBundle,
   verifyBundle,
@@ -118,9 +119,24 @@ export async function runVerify(
   out: NodeJS.WritableStream,
   progress: NodeJS.WritableStream,
 ): Promise<number> {
-  const report = await verifyStore(store, progressLine(progress, 'events checked'));
-  if (report.firstBroken !== null) {
-    out.write(brokenLine(report.firstBroken));
+  const report = await verifyStore(store, {
+    onProgress: progressLine(progress, 'events checked'),
+    // The embedded store's positions count its events: one missing is an event removed.
+    positionsHandedOut: store instanceof SqliteEventStore ? await store.positionsHandedOut() : undefined,
+  });
+  for (const link of report.broken) out.write(brokenLine(link));
+  for (const { from, to } of report.missingPositions) {
+    const which = from === to ? `position ${from} was` : `positions ${from} to ${to} were`;
+    out.write(
+      `MISSING: ${which} handed out by the store, but no event holds ${from === to ? 'it' : 'them'}: ` +
+        "events were removed from the log (a whole stream, or a stream's newest events, which no chain " +
+        'shows).\n',
+    );
+  }
+  if (!report.valid) {
+    const found = [`${report.broken.length} of ${report.checkedStreams} streams broken (the others verify)`];
+    if (report.missingPositions.length > 0) found.push('events removed from the log');
+    out.write(`NOT OK: ${found.join('; ')}.\n`);
     return 1;
   }
   out.write(

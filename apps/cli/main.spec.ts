@@ -548,6 +548,40 @@ describe('the operator CLI', () => {
       expect(broken.status).toBe(1);
       expect(broken.stdout).toContain(`BROKEN: stream ${victim}, version 2 (position ${position})`);
       expect(broken.stdout).toMatch(/expected hash [0-9a-f]{64}\n {2}found hash {4}[0-9a-f]{64}\n/);
+      expect(broken.stdout).toMatch(/\nNOT OK: 1 of \d+ streams broken \(the others verify\)\.\n$/);
+    });
+
+    test('verify names every broken stream, and the events removed from the log that no chain shows', async () => {
+      const copy = join(dir, 'removed');
+      cpSync(tampered, copy, { recursive: true });
+      const [, second, third] = history.incidentIds.map((id) => `incident-${id}`);
+      const store = SqliteEventStore.open(join(copy, 'events.db'));
+      const removed = (await store.readStream(third)).map((event) => event.globalPosition);
+      await store.close();
+      tamper(join(copy, 'events.db'), (db) => {
+        db.prepare("UPDATE events SET actor = 'mallory' WHERE stream_id = ? AND stream_version = 1").run(
+          second,
+        );
+        // A whole incident, and the newest event of the log.
+        db.prepare('DELETE FROM events WHERE stream_id = ?').run(third);
+        db.prepare('DELETE FROM events WHERE global_position = ?').run(head);
+      });
+
+      const verified = runIn(copy, 'verify');
+
+      expect(verified.status).toBe(1);
+      expect(verified.stdout).toContain(`BROKEN: stream ${victim}, version 2 (position ${position})`);
+      expect(verified.stdout).toContain(`BROKEN: stream ${second}, version 1 `);
+      expect(verified.stdout).toContain(
+        `MISSING: position ${removed[0]} was handed out by the store, but no event holds it: events were ` +
+          "removed from the log (a whole stream, or a stream's newest events, which no chain shows).\n",
+      );
+      expect(verified.stdout).toContain(
+        `MISSING: position ${head} was handed out by the store, but no event holds it`,
+      );
+      expect(verified.stdout).toMatch(
+        /\nNOT OK: 2 of \d+ streams broken \(the others verify\); events removed from the log\.\n$/,
+      );
     });
 
     test('replay of a tampered stream prints its history, then where the chain breaks, and exits with 1', () => {

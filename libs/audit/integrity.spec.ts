@@ -56,13 +56,19 @@ describe('tamper evidence', () => {
     const store = SqliteEventStore.open(ledger.file);
     const progress: Progress[] = [];
 
-    const report = await verifyStore(store, (update) => progress.push(update));
+    const report = await verifyStore(store, { onProgress: (update) => progress.push(update) });
     const streams = await Promise.all(
       STREAMS.map(async (id) => verifyStreamEvents(await store.readStream(id))),
     );
     await store.close();
 
-    expect(report).toEqual({ valid: true, checkedEvents: 18, checkedStreams: 3, firstBroken: null });
+    expect(report).toEqual({
+      valid: true,
+      checkedEvents: 18,
+      checkedStreams: 3,
+      broken: [],
+      missingPositions: [],
+    });
     expect(progress).toEqual([{ done: 18 }]);
     for (const [index, stream] of streams.entries()) {
       expect(stream).toEqual({
@@ -103,7 +109,8 @@ describe('tamper evidence', () => {
     const expectedHash = chainHash(eventOf('incident-b', 2).hash, edited);
     expect(expectedHash).not.toBe(target.hash);
     expect(whole).toMatchObject({ valid: false, checkedStreams: 3 });
-    expect(whole.firstBroken).toEqual({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toEqual({
       streamId: 'incident-b',
       version: 3,
       position: target.globalPosition,
@@ -135,7 +142,8 @@ describe('tamper evidence', () => {
     const { whole, stream } = await verify('incident-b');
 
     const next = eventOf('incident-b', 4);
-    expect(whole.firstBroken).toEqual({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toEqual({
       streamId: 'incident-b',
       version: 4,
       position: next.globalPosition,
@@ -153,7 +161,8 @@ describe('tamper evidence', () => {
 
     const { whole, stream } = await verify('incident-b');
 
-    expect(whole.firstBroken).toEqual({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toEqual({
       streamId: 'incident-b',
       version: 3,
       position: eventOf('incident-b', 4).globalPosition,
@@ -171,7 +180,8 @@ describe('tamper evidence', () => {
 
     const { whole, stream } = await verify('incident-c');
 
-    expect(whole.firstBroken).toMatchObject({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toMatchObject({
       streamId: 'incident-c',
       version: 1,
       position: eventOf('incident-c', 2).globalPosition,
@@ -195,7 +205,8 @@ describe('tamper evidence', () => {
     const { whole, stream } = await verify('incident-b');
 
     // In the log the forged event comes last: the old version 3, now 4, arrives where 3 belongs.
-    expect(whole.firstBroken).toMatchObject({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toMatchObject({
       streamId: 'incident-b',
       version: 3,
       position: eventOf('incident-b', 3).globalPosition,
@@ -213,7 +224,8 @@ describe('tamper evidence', () => {
 
     const { whole, stream } = await verify('incident-a');
 
-    expect(whole.firstBroken).toMatchObject({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toMatchObject({
       streamId: 'incident-a',
       version: 7,
       expectedHash: expect.stringMatching(/^[0-9a-f]{64}$/),
@@ -233,7 +245,8 @@ describe('tamper evidence', () => {
 
     const { whole, stream } = await verify('incident-b');
 
-    expect(whole.firstBroken).toMatchObject({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toMatchObject({
       streamId: 'incident-b',
       version: 2,
       position: second.globalPosition,
@@ -253,7 +266,8 @@ describe('tamper evidence', () => {
 
     const { whole, stream } = await verify('incident-b');
 
-    expect(whole.firstBroken).toMatchObject({
+    expect(whole.broken).toHaveLength(1);
+    expect(whole.broken[0]).toMatchObject({
       streamId: 'incident-b',
       version: 2,
       position: second.globalPosition,
@@ -331,7 +345,10 @@ describe('verifyStore over a log of several pages', () => {
     const store = SqliteEventStore.open(ledger.file);
     const progress: Progress[] = [];
     try {
-      return { report: await verifyStore(store, (update) => progress.push(update)), progress };
+      return {
+        report: await verifyStore(store, { onProgress: (update) => progress.push(update) }),
+        progress,
+      };
     } finally {
       await store.close();
     }
@@ -340,27 +357,94 @@ describe('verifyStore over a log of several pages', () => {
   test('reports progress page by page and checks every event', async () => {
     const { report, progress } = await verifyFile();
 
-    expect(report).toEqual({ valid: true, checkedEvents: 2500, checkedStreams: 25, firstBroken: null });
+    expect(report).toEqual({
+      valid: true,
+      checkedEvents: 2500,
+      checkedStreams: 25,
+      broken: [],
+      missingPositions: [],
+    });
     expect(progress).toEqual([{ done: 1000 }, { done: 2000 }, { done: 2500 }]);
   });
 
-  test('finds an edit on the last page and stops there', async () => {
-    const target = (await readLog(ledger.file))[2345];
-    tamper(ledger.file, (db) =>
-      db.prepare("UPDATE events SET data = '{}' WHERE global_position = ?").run(target.globalPosition),
-    );
+  test('reports every broken stream once, where it first breaks, and checks the rest of the log', async () => {
+    const log = await readLog(ledger.file);
+    // Two edits in one stream (the second is behind the first break) and one in another.
+    const [first, later] = log.filter((event) => event.streamId === 'incident-3').slice(40, 60);
+    const other = log.find((event) => event.streamId === 'incident-17' && event.streamVersion === 99)!;
+    tamper(ledger.file, (db) => {
+      for (const event of [first, later, other]) {
+        db.prepare("UPDATE events SET data = '{}' WHERE global_position = ?").run(event.globalPosition);
+      }
+    });
 
     const { report, progress } = await verifyFile();
 
     expect(report).toMatchObject({
       valid: false,
-      checkedEvents: 2346,
-      firstBroken: {
-        streamId: target.streamId,
-        version: target.streamVersion,
-        position: target.globalPosition,
-      },
+      checkedEvents: 2500,
+      checkedStreams: 25,
+      missingPositions: [],
     });
-    expect(progress).toEqual([{ done: 1000 }, { done: 2000 }]);
+    expect(report.broken.map(({ streamId, version }) => ({ streamId, version }))).toEqual([
+      { streamId: 'incident-3', version: first.streamVersion },
+      { streamId: 'incident-17', version: 99 },
+    ]);
+    expect(progress).toEqual([{ done: 1000 }, { done: 2000 }, { done: 2500 }]);
+  });
+
+  describe('a store whose positions count its events', () => {
+    async function verifyCounting(): Promise<StoreIntegrityReport> {
+      const store = SqliteEventStore.open(ledger.file);
+      try {
+        return await verifyStore(store, { positionsHandedOut: await store.positionsHandedOut() });
+      } finally {
+        await store.close();
+      }
+    }
+
+    test('verifies whole, appends refused in a group commit leaving no gap', async () => {
+      const store = SqliteEventStore.open(ledger.file);
+      // Committed together: one append refused (a stale version), one written.
+      const appends = await Promise.allSettled([
+        store.appendToStream('incident-0', [newEvent()], 3),
+        store.appendToStream('incident-1', [newEvent()], 100),
+      ]);
+      await store.close();
+      expect(appends.map(({ status }) => status)).toEqual(['rejected', 'fulfilled']);
+
+      expect(await verifyCounting()).toMatchObject({ valid: true, broken: [], missingPositions: [] });
+    });
+
+    test('names the positions of events removed from the log, which no chain shows', async () => {
+      const log = await readLog(ledger.file);
+      const removed = log
+        .filter((event) => event.streamId === 'incident-24' || event.globalPosition > 2480n)
+        .map((event) => event.globalPosition);
+      tamper(ledger.file, (db) => {
+        // A whole stream, and the newest events of the log (a stream's tail).
+        db.prepare("DELETE FROM events WHERE stream_id = 'incident-24'").run();
+        db.prepare('DELETE FROM events WHERE global_position > 2480').run();
+      });
+
+      const report = await verifyCounting();
+
+      expect(report.broken).toEqual([]);
+      expect(report.valid).toBe(false);
+      // Each run of removed positions, named once.
+      const ranges = removed.reduce<Array<{ from: bigint; to: bigint }>>((runs, position) => {
+        const last = runs.at(-1);
+        if (last !== undefined && last.to + 1n === position) last.to = position;
+        else runs.push({ from: position, to: position });
+        return runs;
+      }, []);
+      expect(ranges.length).toBeGreaterThan(2);
+      expect(ranges.at(-1)).toEqual({ from: 2481n, to: 2500n });
+      expect(report.missingPositions).toEqual(ranges);
+      // The chain walk alone, without the positions, finds nothing.
+      const store = SqliteEventStore.open(ledger.file);
+      expect((await verifyStore(store)).valid).toBe(true);
+      await store.close();
+    });
   });
 });

@@ -164,37 +164,75 @@ export function verifyStreamEvents(events: StoredEvent[]): IntegrityReport {
 
 export interface StoreIntegrityReport {
   valid: boolean;
-  /** Events checked, the first broken one included. */
+  /** Events read: the log up to its head when the walk started (a broken stream's later ones unchecked). */
   checkedEvents: number;
   checkedStreams: number;
-  firstBroken: BrokenLink | null;
+  /** Where each broken stream's chain breaks first (its later events are not checked), in log order. */
+  broken: BrokenLink[];
+  /** Positions that hold no event though the store handed them out (see VerifyStoreOptions). */
+  missingPositions: PositionRange[];
+}
+
+/** Positions `from` to `to`, both included. */
+export interface PositionRange {
+  from: bigint;
+  to: bigint;
+}
+
+export interface VerifyStoreOptions {
+  /** Called after each page of the log. */
+  onProgress?: OnProgress;
+  /**
+   * For a store whose positions count its events (the embedded one: 1, 2, 3… and never a gap):
+   * the last position it handed out. A position without its event is an event removed from the
+   * log, which no chain shows when it was a whole stream or a stream's newest events. Omitted
+   * for a store whose positions leave gaps (KurrentDB's).
+   */
+  positionsHandedOut?: bigint | null;
 }
 
 /**
  * Walks the log in global order as it stood when the walk started, checking every stream's
- * chain as it goes; stops at the first broken link. Calls `onProgress` after each page.
+ * chain as it goes. It goes on past a break, so that the report scopes the damage: each broken
+ * stream once, where it first breaks (what follows cannot be trusted), every other stream whole.
  */
-export async function verifyStore(store: EventStore, onProgress?: OnProgress): Promise<StoreIntegrityReport> {
+export async function verifyStore(
+  store: EventStore,
+  { onProgress, positionsHandedOut }: VerifyStoreOptions = {},
+): Promise<StoreIntegrityReport> {
   const verifier = new ChainVerifier();
+  const streams = new Set<string>();
+  const broken = new Map<string, BrokenLink>();
+  const missingPositions: PositionRange[] = [];
+  let walked = 0;
+  let expectedPosition = 1n;
   for await (const page of logPages(store, await store.headPosition())) {
     for (const event of page) {
-      const broken = verifier.check(event);
-      if (broken !== null) {
-        return {
-          valid: false,
-          checkedEvents: verifier.checkedEvents,
-          checkedStreams: verifier.streams.size,
-          firstBroken: broken,
-        };
+      walked += 1;
+      streams.add(event.streamId);
+      if (positionsHandedOut !== undefined && event.globalPosition > expectedPosition) {
+        missingPositions.push({ from: expectedPosition, to: event.globalPosition - 1n });
       }
+      expectedPosition = event.globalPosition + 1n;
+      if (broken.has(event.streamId)) continue;
+      const link = verifier.check(event);
+      if (link !== null) broken.set(event.streamId, link);
     }
-    onProgress?.({ done: verifier.checkedEvents });
+    onProgress?.({ done: walked });
+  }
+  if (
+    positionsHandedOut !== undefined &&
+    positionsHandedOut !== null &&
+    positionsHandedOut >= expectedPosition
+  ) {
+    missingPositions.push({ from: expectedPosition, to: positionsHandedOut });
   }
   return {
-    valid: true,
-    checkedEvents: verifier.checkedEvents,
-    checkedStreams: verifier.streams.size,
-    firstBroken: null,
+    valid: broken.size === 0 && missingPositions.length === 0,
+    checkedEvents: walked,
+    checkedStreams: streams.size,
+    broken: [...broken.values()],
+    missingPositions,
   };
 }
 

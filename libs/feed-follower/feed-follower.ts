@@ -25,8 +25,9 @@ export class CheckpointAheadOfLogError extends Error {
   constructor(file: string, checkpoint: bigint, head: bigint | null, advice: string) {
     super(
       `${file} has handled the event log up to position ${checkpoint}, but the event store ` +
-        `${head === null ? 'is empty' : `ends at ${head}`}: the file is not of this store's history ` +
-        `(restored out of order, or another store's). ${advice}`,
+        `${head === null ? 'is empty' : `ends at ${head}`}. Either the log lost its newest events (removed: ` +
+        '`cli verify` names their positions, and this file shows they existed: keep a copy of it), or the ' +
+        `file is not of this store's history (restored out of order, or another store's). ${advice}`,
     );
     this.name = 'CheckpointAheadOfLogError';
   }

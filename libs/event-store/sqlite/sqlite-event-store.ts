@@ -103,6 +103,7 @@ export class SqliteEventStore implements EventStore {
   private readonly insertEvent: Database.Statement;
   private readonly selectHead: Database.Statement<[string], StreamHead>;
   private readonly selectHeadPosition: Database.Statement<[], { position: bigint | null }>;
+  private readonly selectPositionsHandedOut: Database.Statement<[], { seq: bigint }>;
   private readonly selectKeyUsed: Database.Statement<[string], unknown>;
   private readonly selectStream: EventQuery;
   private readonly selectAll: EventQuery;
@@ -145,6 +146,9 @@ export class SqliteEventStore implements EventStore {
     );
     this.selectHeadPosition = db
       .prepare<[], { position: bigint | null }>('SELECT MAX(global_position) AS position FROM events')
+      .safeIntegers(true);
+    this.selectPositionsHandedOut = db
+      .prepare<[], { seq: bigint }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
       .safeIntegers(true);
     this.selectKeyUsed = db.prepare('SELECT 1 FROM events WHERE idempotency_key = ? LIMIT 1');
     this.selectStream = eventQuery(db, 'stream_id = ? AND stream_version >= ? ORDER BY stream_version');
@@ -226,6 +230,14 @@ export class SqliteEventStore implements EventStore {
 
   async headPosition(): Promise<bigint | null> {
     return this.selectHeadPosition.get()?.position ?? null;
+  }
+
+  /**
+   * The last position handed out (null: none yet). As positions count the events, with no gap
+   * (see above), a position up to it without its event is an event removed from the file.
+   */
+  async positionsHandedOut(): Promise<bigint | null> {
+    return this.selectPositionsHandedOut.get()?.seq ?? null;
   }
 
   /** Keys are unique per append (a reuse is refused), so these are all that append's events. */
