@@ -329,7 +329,7 @@ describe('audit bundles', () => {
         file: EVENTS_FILE,
         link: { streamId: 'incident-2', version: 1 },
         message:
-          'stream incident-2 version 1: the stream starts at version 2, not 1: its first events are missing',
+          'stream incident-2 version 1: the stream starts at version 2, not 1: its first events are missing or out of order',
       });
     });
 

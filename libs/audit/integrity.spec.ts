@@ -185,7 +185,7 @@ describe('tamper evidence', () => {
       streamId: 'incident-c',
       version: 1,
       position: eventOf('incident-c', 2).globalPosition,
-      problem: 'the stream starts at version 2, not 1: its first events are missing',
+      problem: 'the stream starts at version 2, not 1: its first events are missing or out of order',
     });
     expect(stream).toMatchObject({ valid: false, checkedEvents: 1, firstBrokenVersion: 1 });
   });

@@ -81,7 +81,7 @@ export class ChainVerifier {
         foundHash: event.hash,
         problem:
           head.version === 0
-            ? `the stream starts at version ${event.streamVersion}, not 1: its first events are missing`
+            ? `the stream starts at version ${event.streamVersion}, not 1: its first events are missing or out of order`
             : `expected version ${expectedVersion} after version ${head.version}, found version ${event.streamVersion}`,
       };
     }
