@@ -18,7 +18,7 @@ import {
 } from 'graphql';
 import { createApp } from '../bootstrap.js';
 import { loadConfig } from '../config/ledger-config.js';
-import { depthLimitRule, MAX_COMPLEXITY, queryComplexity } from './query-limits.js';
+import { depthLimitRule, MAX_COMPLEXITY, queryComplexity, WHOLE_READS } from './query-limits.js';
 
 // Our schema has no recursive type yet, so the depth rule is checked on one that has.
 const schema = buildSchema(`type Node { id: ID  child: Node }  type Query { root: Node }`);
@@ -143,5 +143,38 @@ describe('queryComplexity', () => {
     expect(cost(`{ a: incidents(first: -1000000) { edges { cursor } } ${tenPages} }`)).toBeGreaterThan(
       MAX_COMPLEXITY,
     );
+  });
+
+  const aliased = (times: number, field: string) =>
+    Array.from({ length: times }, (_, n) => `a${n}: ${field}`).join(' ');
+  const id = '"6f1d2c3b-0000-4000-8000-000000000000"';
+
+  test.each([
+    [`verifyIncidentIntegrity(id: ${id}) { valid }`],
+    [`incidentAsOf(id: ${id}, version: 1) { id }`],
+    [`auditTrail(incidentId: ${id}) { hash }`],
+    [`incidentDiff(id: ${id}, fromVersion: 0, toVersion: 1) { path }`],
+    [`timeline(incidentId: ${id}, visibility: ALL) { type }`],
+    [`communicationCompliance(incidentId: ${id}) { cadenceCompliance }`],
+    [`events(first: 1, types: ["IncidentClosed"]) { pageInfo { endCursor } }`],
+    [`publicStatus { services { service } }`],
+  ])(
+    'charges the work of a field that reads a whole stream, scans the log or aggregates, however little it selects: %s',
+    (field) => {
+      // Each costs 1,000 and more: 50 aliases of one fit in a request, 51 do not.
+      expect(cost(`{ ${field} }`)).toBeGreaterThan(1_000);
+      expect(cost(`{ ${aliased(51, field)} }`)).toBeGreaterThan(MAX_COMPLEXITY);
+    },
+  );
+
+  test('charges a whole read to fields of the schema (a renamed one would go free)', () => {
+    const queries = Object.keys(api.getQueryType()!.getFields()).map((name) => `Query.${name}`);
+    expect([...WHOLE_READS].filter((field) => !queries.includes(field))).toEqual([]);
+  });
+
+  test('charges each mutation its append: 500 in one request, not 501', () => {
+    const declare = `declareIncident(input: { title: "x", severity: SEV4 }) { version }`;
+    expect(cost(`mutation { ${aliased(400, declare)} }`)).toBeLessThanOrEqual(MAX_COMPLEXITY);
+    expect(cost(`mutation { ${aliased(501, declare)} }`)).toBeGreaterThan(MAX_COMPLEXITY);
   });
 });

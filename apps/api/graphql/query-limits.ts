@@ -78,6 +78,34 @@ export const depthLimitRule =
   };
 
 /**
+ * Fields whose work is not what they select: each reads an incident's whole stream or timeline, or
+ * scans the log, or aggregates over incidents, however little it returns. They cost this much, so
+ * that aliases of them are bounded (MAX_COMPLEXITY / 1,000: 50 in one request).
+ */
+const WHOLE_READ_COST = 1_000;
+export const WHOLE_READS: ReadonlySet<string> = new Set(
+  [
+    'incidentAsOf',
+    'auditTrail',
+    'incidentDiff',
+    'verifyIncidentIntegrity',
+    'timeline',
+    'communications',
+    'communicationCompliance',
+    'incidentMetrics',
+    'overdueUpdates',
+    'feedbackBySeverity',
+    'customerFeedback',
+    'publicStatus',
+    'events',
+    'webhookDeliveries',
+    'maintenances',
+  ].map((field) => `Query.${field}`),
+);
+/** A mutation appends (a commit to disk, or a share of one): at most 500 in one request. */
+const MUTATION_COST = 100;
+
+/**
  * The field listing the items of each paginated result (the type a `first` field returns). Only
  * these are repeated `first` times; the result's other fields (totalCount, pageInfo, per-segment
  * totals) are one per page. A result type missing here has all its fields multiplied: safe, if dear.
@@ -114,6 +142,25 @@ function listEstimator(document: DocumentNode): ComplexityEstimator {
     }
     return sum;
   };
+  const pageEstimate = pageEstimator(fragments, itemCosts, itemCost);
+  return (options) => {
+    const { type, field } = options;
+    const work = WHOLE_READS.has(`${type.name}.${field.name}`)
+      ? WHOLE_READ_COST
+      : type.name === 'Mutation'
+        ? MUTATION_COST
+        : 0;
+    const estimate = pageEstimate(options);
+    if (work === 0) return estimate;
+    return work + (estimate ?? 1 + options.childComplexity);
+  };
+}
+
+function pageEstimator(
+  fragments: Map<string, FragmentDefinitionNode>,
+  itemCosts: Map<FieldNode, number>,
+  itemCost: (selectionSet: SelectionSetNode | undefined, name: string) => number,
+): ComplexityEstimator {
   return ({ type, field, node, args, childComplexity }) => {
     if (field.name === '__schema' || field.name === '__type') return INTROSPECTION_COST;
     if (isIntrospection(field.name)) return 1;
