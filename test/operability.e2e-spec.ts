@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { ConfigError, loadConfig } from '../apps/api/config/ledger-config.js';
 import { DataDirLock } from '../libs/data-dir/data-dir-lock.js';
 import { EVENT_STORE, type EventStore } from '../libs/event-store/index.js';
+import { eventually, WebhookReceiver } from '../libs/webhooks/testing/webhook-receiver.js';
 import { declareIncident, LedgerServer } from './support/ledger-server.js';
 import { closedPort, killServerProcesses, startServerProcess } from './support/server-process.js';
 
@@ -441,6 +442,92 @@ describe('the built server, as `npm start` runs it', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     expect(server.output()).not.toMatch(/"level":(50|60)/);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a failed delivery attempt is logged at warn as it fails, by the webhook and the notification dispatcher alike, without their secrets', async () => {
+    const dataDir = tempDir();
+    const key = 'ops-admin-key-0123456789';
+    const webhookSecret = 'whsec-operability-0123456789';
+    const channelSecret = 'notify-operability-0123456789';
+    // Each receiver turns away the first request it gets, then accepts.
+    const firstRefused = () => WebhookReceiver.start((_, all) => (all.length === 1 ? 503 : 200));
+    const [hooks, channel] = await Promise.all([firstRefused(), firstRefused()]);
+    const server = await startServerProcess({
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_API_KEYS: `ops:admin:${key}`,
+      LEDGER_NOTIFICATION_WEBHOOK_URL: channel.url,
+      LEDGER_NOTIFICATION_WEBHOOK_SECRET: channelSecret,
+      LEDGER_DELIVERY_BASE_DELAY_MS: '5',
+      LEDGER_DELIVERY_MAX_DELAY_MS: '20',
+    });
+    const registered = await post(
+      server.url,
+      key,
+      'mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }',
+      { input: { url: hooks.url, secret: webhookSecret, eventTypes: ['IncidentDeclared'] } },
+    );
+    const webhookId = registered.data.registerWebhook.webhook.id as string;
+    const declared = await post(
+      server.url,
+      key,
+      'mutation { declareIncident(input: { title: "Search is slow", severity: SEV3 }) { incident { id } } }',
+    );
+    const incidentId = declared.data.declareIncident.incident.id as string;
+    const posted = await post(
+      server.url,
+      key,
+      `mutation($input: PostStatusUpdateInput!) { postStatusUpdate(input: $input) { version } }`,
+      {
+        input: {
+          incidentId,
+          status: 'INVESTIGATING',
+          message: 'We are looking into it.',
+          channels: ['WEBHOOK'],
+        },
+      },
+    );
+    expect(posted.errors).toBeUndefined();
+    await eventually(
+      () => hooks.accepted().length === 1 && channel.accepted().length === 1,
+      'both deliveries, each at its second attempt',
+    );
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    await Promise.all([hooks.stop(), channel.stop()]);
+
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // The two dispatchers follow the log each on its own: either may have logged first.
+    const failedAttempts = lines
+      .filter((line) => line.attempt !== undefined)
+      .sort((a, b) => String(a.context).localeCompare(String(b.context)));
+    expect(failedAttempts).toEqual([
+      expect.objectContaining({
+        level: 40,
+        context: 'Notifications',
+        incidentId,
+        channel: 'WEBHOOK',
+        attempt: 1,
+        maxAttempts: 10,
+        error: 'HTTP 503',
+      }),
+      expect.objectContaining({
+        level: 40,
+        context: 'Webhooks',
+        webhookId,
+        eventType: 'IncidentDeclared',
+        attempt: 1,
+        maxAttempts: 10,
+        error: 'HTTP 503',
+      }),
+    ]);
+    for (const secret of [webhookSecret, channelSecret, 'We are looking into it.']) {
+      expect(server.output()).not.toContain(secret);
+    }
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

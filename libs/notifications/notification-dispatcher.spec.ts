@@ -8,8 +8,10 @@ import type { Channel } from '../domain/index.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 import { compileForChildProcess } from '../event-store/testing/compile-for-child-process.js';
 import { newEvent } from '../event-store/testing/event-store.contract.js';
+import type { DeliveryLogHooks } from '../webhooks/delivery-log.js';
 import type { DeliveryPolicy } from '../webhooks/delivery-policy.js';
 import { crashDuringEachRequest, gapsBetweenRequests } from '../webhooks/testing/crash-loop.js';
+import { tearDownDispatcherSpec } from '../webhooks/testing/dispatcher-teardown.js';
 import { eventually, WebhookReceiver } from '../webhooks/testing/webhook-receiver.js';
 import { LogChannelAdapter } from './log-channel-adapter.js';
 import { NotificationDispatcher, SERVER_STOPPED } from './notification-dispatcher.js';
@@ -17,6 +19,59 @@ import { notificationId, notificationStreamId } from './notification.js';
 import { WebhookChannelAdapter } from './webhook-channel-adapter.js';
 
 const SECRET = 'notify-secret-0123456789';
+
+/**
+ * A dispatcher on `dir` whose WEBHOOK channel posts to `url` (the others write to no log), telling
+ * `log` what it would tell the operator's.
+ */
+function webhookChannelDispatcher(
+  dir: string,
+  store: SqliteEventStore,
+  url: string,
+  policy: DeliveryPolicy,
+  log: Omit<DeliveryLogHooks, 'onError'>,
+): NotificationDispatcher {
+  const nowhere = new LogChannelAdapter(() => undefined);
+  const webhook = new WebhookChannelAdapter({
+    url,
+    secret: SECRET,
+    timeoutMs: policy.timeoutMs,
+    maxResponseBytes: 1_024,
+  });
+  return NotificationDispatcher.open(dir, store, {
+    policy,
+    adapters: {
+      EMAIL: nowhere,
+      SMS: nowhere,
+      SOCIAL: nowhere,
+      WEBSITE: nowhere,
+      IN_APP: nowhere,
+      WEBHOOK: webhook,
+    },
+    onError: (error) => {
+      throw error;
+    },
+    ...log,
+  });
+}
+
+/** Two public updates of one incident for the WEBHOOK channel; their notification ids. */
+async function twoUpdates(store: SqliteEventStore): Promise<[string, string]> {
+  const update = (message: string) =>
+    newEvent({
+      type: 'CustomerUpdatePublished',
+      data: {
+        status: 'INVESTIGATING',
+        message,
+        channels: ['WEBHOOK'] satisfies Channel[],
+        visibility: 'PUBLIC',
+        nextUpdateAt: null,
+      },
+    });
+  const updates = [update('We are looking into it.'), update('Still looking.')];
+  await store.appendToStream(`incident-${randomUUID()}`, updates, 0);
+  return [notificationId(updates[0].eventId, 'WEBHOOK'), notificationId(updates[1].eventId, 'WEBHOOK')];
+}
 
 describe('a notification attempt cut off by the server stopping', () => {
   let dir: string;
@@ -44,19 +99,7 @@ describe('a notification attempt cut off by the server stopping', () => {
 
   /** A dispatcher whose WEBHOOK channel posts to the hung receiver. */
   function open(policy: DeliveryPolicy): NotificationDispatcher {
-    const log = new LogChannelAdapter(() => undefined);
-    const webhook = new WebhookChannelAdapter({
-      url: hung.url,
-      secret: SECRET,
-      timeoutMs: policy.timeoutMs,
-      maxResponseBytes: 1_024,
-    });
-    const dispatcher = NotificationDispatcher.open(dir, store, {
-      policy,
-      adapters: { EMAIL: log, SMS: log, SOCIAL: log, WEBSITE: log, IN_APP: log, WEBHOOK: webhook },
-      onError: (error) => {
-        throw error;
-      },
+    const dispatcher = webhookChannelDispatcher(dir, store, hung.url, policy, {
       onGiveUp: (message) => givenUp.push(message),
     });
     dispatchers.push(dispatcher);
@@ -68,24 +111,6 @@ describe('a notification attempt cut off by the server stopping', () => {
       await dispatcher.stop();
       dispatcher.close();
     }
-  }
-
-  /** Two public updates of one incident for the WEBHOOK channel; their notification ids. */
-  async function twoUpdates(): Promise<[string, string]> {
-    const update = (message: string) =>
-      newEvent({
-        type: 'CustomerUpdatePublished',
-        data: {
-          status: 'INVESTIGATING',
-          message,
-          channels: ['WEBHOOK'] satisfies Channel[],
-          visibility: 'PUBLIC',
-          nextUpdateAt: null,
-        },
-      });
-    const updates = [update('We are looking into it.'), update('Still looking.')];
-    await store.appendToStream(`incident-${randomUUID()}`, updates, 0);
-    return [notificationId(updates[0].eventId, 'WEBHOOK'), notificationId(updates[1].eventId, 'WEBHOOK')];
   }
 
   /** Each request as (notificationId, attempt). */
@@ -105,7 +130,7 @@ describe('a notification attempt cut off by the server stopping', () => {
 
   test('a shutdown records the attempt it cut off as failed: the next, after the restart, is attempt 2; the last one cut off abandons it', async () => {
     const policy = { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 200, timeoutMs: 10_000, concurrency: 1 };
-    const [first, second] = await twoUpdates();
+    const [first, second] = await twoUpdates(store);
     open(policy).start();
     await eventually(() => hung.requests.length === 1, 'attempt 1', 10_000);
     await closeAll();
@@ -142,7 +167,7 @@ describe('a notification attempt cut off by the server stopping', () => {
 
   test('a server killed (SIGKILL) during every attempt: each counts, the next waits for the deadline and the backoff, the last abandons it and the next update goes', async () => {
     const policy = { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 300, timeoutMs: 1_500, concurrency: 1 };
-    const [first, second] = await twoUpdates();
+    const [first, second] = await twoUpdates(store);
     const build = join(dir, 'build');
     compileForChildProcess(
       [
@@ -204,4 +229,65 @@ describe('a notification attempt cut off by the server stopping', () => {
       { status: 'PENDING', attempts: 1 },
     ]);
   }, 60_000);
+});
+
+describe("the operator's log of a notification's failed attempts", () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let receiver: WebhookReceiver;
+  let dispatcher: NotificationDispatcher;
+  let retries: { fields: Record<string, string | number>; message: string }[];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'notification-attempt-log-'));
+    store = SqliteEventStore.open(join(dir, 'events.db'));
+    // The first request fails, every later one is accepted.
+    receiver = await WebhookReceiver.start((_, all) => (all.length === 1 ? 500 : 200));
+    retries = [];
+    const policy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 5_000, concurrency: 1 };
+    dispatcher = webhookChannelDispatcher(dir, store, receiver.url, policy, {
+      onRetry: (fields, message) => retries.push({ fields, message }),
+      onGiveUp: (message) => {
+        throw new Error(`given up: ${message}`);
+      },
+    });
+    dispatcher.start();
+  });
+
+  afterEach(() => tearDownDispatcherSpec({ dispatcher, receiver, store, dir }));
+
+  test('a failed attempt that will be retried is logged once, as it fails: the notification, its update, the attempt out of how many, the error and when the next is due; not the secret, the signature or the message', async () => {
+    const [first] = await twoUpdates(store);
+    await eventually(() => receiver.accepted().length === 2, 'both updates, the first at attempt 2');
+
+    const [queued, failed] = await store.readStream(notificationStreamId(first));
+    const { incidentId } = queued.data;
+    // Logged once the failure was recorded: when the next is due is what the stream says.
+    expect(failed.type).toBe('NotificationAttemptFailed');
+    const { nextAttemptAt } = failed.data as { nextAttemptAt: string };
+    expect(retries).toEqual([
+      {
+        fields: {
+          notificationId: first,
+          incidentId,
+          channel: 'WEBHOOK',
+          updateVersion: 1,
+          attempt: 1,
+          maxAttempts: 3,
+          error: 'HTTP 500',
+          nextAttemptAt,
+        },
+        message: expect.stringMatching(/\(in \d+\.\d s\)$/),
+      },
+    ]);
+    expect(retries[0].message.replace(/\(in \d+\.\d s\)$/, '(in … s)')).toBe(
+      `Notification ${first} of incident ${String(incidentId)} on WEBHOOK (the customer update at incident ` +
+        `version 1): attempt 1 of 3 failed (HTTP 500); the next is due at ${nextAttemptAt} (in … s)`,
+    );
+    const logged = JSON.stringify(retries);
+    const [request] = receiver.requests;
+    for (const secret of [SECRET, String(request.headers['x-ledger-signature']), 'We are looking into it.']) {
+      expect(logged).not.toContain(secret);
+    }
+  });
 });

@@ -8,6 +8,7 @@ import {
   type NewEvent,
   type StoredEvent,
 } from '../event-store/index.js';
+import { tellRetry, type DeliveryLogHooks } from '../webhooks/delivery-log.js';
 import { retryDelayMs, type DeliveryPolicy } from '../webhooks/delivery-policy.js';
 import { DeliveryPump, type Outbox } from '../webhooks/delivery-pump.js';
 import { FeedFollower } from '../feed-follower/feed-follower.js';
@@ -28,7 +29,11 @@ import {
   type NotificationState,
   type RecordedNotificationEvent,
 } from './notification.js';
-import { decideNotification, type NotificationCommand } from './notification.decide.js';
+import {
+  decideNotification,
+  type NotificationCommand,
+  type RecordAttemptFailure,
+} from './notification.decide.js';
 import {
   NotificationIndex,
   NOTIFICATIONS_FILE,
@@ -47,12 +52,9 @@ export const SERVER_STOPPED =
 const CHANNELS: Channel[] = ['EMAIL', 'SMS', 'SOCIAL', 'WEBSITE', 'IN_APP', 'WEBHOOK'];
 const INCIDENT_STREAM_PREFIX = incidentStreamId('');
 
-export interface NotificationDispatcherOptions {
+export interface NotificationDispatcherOptions extends DeliveryLogHooks {
   policy: DeliveryPolicy;
   adapters: ChannelAdapters;
-  onError: (error: unknown) => void;
-  /** Told of each notification abandoned, in words for the operator's log. */
-  onGiveUp?: (message: string) => void;
 }
 
 /**
@@ -184,14 +186,33 @@ export class NotificationDispatcher implements Outbox<DueNotification> {
       }
     }
     const position = await this.append(due.streamId, command, state, due.correlationId);
-    if (position !== null && command.type === 'RecordAttemptFailure' && attempt >= policy.maxAttempts) {
-      this.options.onGiveUp?.(
-        `Notification ${state.notificationId} of incident ${state.incidentId} on ${state.channel}: ` +
-          `abandoned after ${attempt} attempts; the last: ${command.data.error}`,
-      );
-    }
+    if (position !== null && command.type === 'RecordAttemptFailure') this.toldFailed(state, command.data);
     // The slot stays taken until the index shows the outcome, so the attempt is not made twice.
     if (position !== null && !signal.aborted) await this.follower.waitFor(position, policy.timeoutMs);
+  }
+
+  /** Tells the operator's log of a failed attempt just recorded: retried, or the last one. */
+  private toldFailed(state: NotificationState, failed: RecordAttemptFailure['data']): void {
+    const described = `Notification ${state.notificationId} of incident ${state.incidentId} on ${state.channel}`;
+    if (failed.attempt >= failed.maxAttempts) {
+      this.options.onGiveUp?.(
+        `${described}: abandoned after ${failed.attempt} attempts; the last: ${failed.error}`,
+      );
+      return;
+    }
+    tellRetry(this.options, {
+      delivery: {
+        notificationId: state.notificationId,
+        incidentId: state.incidentId,
+        channel: state.channel!,
+        updateVersion: state.updateVersion,
+      },
+      described: `${described} (the customer update at incident version ${state.updateVersion})`,
+      attempt: failed.attempt,
+      maxAttempts: failed.maxAttempts,
+      error: failed.error,
+      nextAttemptAt: Date.parse(failed.retryAt),
+    });
   }
 
   /** Sends through the channel's adapter; the outcome as the command that records it. */

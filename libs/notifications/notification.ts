@@ -76,6 +76,8 @@ export interface NotificationState {
   notificationId: string;
   incidentId: string;
   channel: Channel | null;
+  /** The incident's version that published the customer update this notification carries. */
+  updateVersion: number;
   incidentStatus: IncidentStatus | null;
   message: string;
   status: NotificationStatus;
@@ -96,6 +98,7 @@ export function initialNotificationState(): NotificationState {
     notificationId: '',
     incidentId: '',
     channel: null,
+    updateVersion: 0,
     incidentStatus: null,
     message: '',
     status: 'PENDING',
@@ -115,13 +118,14 @@ export function evolveNotification(
   const next = { ...state, version: state.version + 1 };
   switch (event.type) {
     case 'NotificationQueued': {
-      const { notificationId, incidentId, channel, incidentStatus, message } = event.data;
+      const { notificationId, incidentId, channel, updateVersion, incidentStatus, message } = event.data;
       return {
         ...next,
         exists: true,
         notificationId,
         incidentId,
         channel,
+        updateVersion,
         incidentStatus,
         message,
         nextAttemptAt: event.occurredAt,

@@ -82,6 +82,9 @@ export interface DueDelivery {
   id: string;
   webhookId: string;
   eventId: string;
+  eventType: string;
+  /** The event's position in the feed. */
+  position: string;
   url: string;
   secret: string;
   body: string;
@@ -228,7 +231,8 @@ export class WebhookDb {
                    WHERE webhook_id = @webhookId AND ${OPEN} AND stream_id > streams.stream_id)
            FROM streams WHERE streams.stream_id IS NOT NULL
          )
-         SELECT d.id, d.webhook_id AS webhookId, d.event_id AS eventId, w.url, w.secret, d.body, d.attempts
+         SELECT d.id, d.webhook_id AS webhookId, d.event_id AS eventId, d.event_type AS eventType, d.position,
+           w.url, w.secret, d.body, d.attempts
          FROM streams
          JOIN deliveries d ON d.seq = (SELECT MIN(seq) FROM deliveries
                                        WHERE webhook_id = @webhookId AND stream_id = streams.stream_id AND ${OPEN})
@@ -375,18 +379,24 @@ export class WebhookDb {
 
   /**
    * Records the outcome of an attempt begun with startAttempt, and moves its delivery on (unless
-   * it was given up meanwhile), in one transaction.
+   * it was given up meanwhile), in one transaction. False when it was: the delivery stays given up.
    */
   finishAttempt(
     deliveryId: string,
     attempt: Omit<DeliveryAttempt, 'attemptedAt'>,
     status: Exclude<DeliveryStatus, 'PENDING'>,
     nextAttemptAt: number,
-  ): void {
+  ): boolean {
     try {
-      this.db.transaction(() => {
+      return this.db.transaction(() => {
         this.statements.updateAttempt.run({ deliveryId, ...attempt });
-        this.statements.updateDelivery.run({ deliveryId, status, attempt: attempt.attempt, nextAttemptAt });
+        const moved = this.statements.updateDelivery.run({
+          deliveryId,
+          status,
+          attempt: attempt.attempt,
+          nextAttemptAt,
+        });
+        return moved.changes === 1;
       })();
     } finally {
       this.attempting.delete(deliveryId);

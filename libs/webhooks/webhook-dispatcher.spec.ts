@@ -9,10 +9,16 @@ import { compileForChildProcess } from '../event-store/testing/compile-for-child
 import { newEvent } from '../event-store/testing/event-store.contract.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import { crashDuringEachRequest, gapsBetweenRequests } from './testing/crash-loop.js';
-import { eventually, WebhookReceiver } from './testing/webhook-receiver.js';
+import { tearDownDispatcherSpec } from './testing/dispatcher-teardown.js';
+import { eventually, failingFirst, WebhookReceiver } from './testing/webhook-receiver.js';
 import { IN_PROGRESS, SERVER_STOPPED, type Delivery } from './webhook-db.js';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.js';
-import { WEBHOOK_REGISTERED, webhookStreamId, type WebhookRegisteredData } from './webhook-events.js';
+import {
+  WEBHOOK_REGISTERED,
+  WEBHOOK_REMOVED,
+  webhookStreamId,
+  type WebhookRegisteredData,
+} from './webhook-events.js';
 
 /** Polls until `done` holds; fails after 10 s with what it waited for. */
 async function until(done: () => boolean, what: string): Promise<void> {
@@ -24,48 +30,136 @@ async function until(done: () => boolean, what: string): Promise<void> {
 }
 
 describe('WebhookDispatcher', () => {
+  const SECRET = 'a-secret-of-sixteen-chars';
   let dir: string;
   let store: SqliteEventStore;
   let receiver: WebhookReceiver;
   let dispatcher: WebhookDispatcher;
+  /** Each failed attempt the dispatcher logged as retried, with its delivery as webhooks.db held it then. */
+  let retries: { fields: Record<string, string | number>; message: string; stored: Delivery }[];
+  /** Each delivery it logged as given up. */
+  let givenUp: string[];
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'webhook-dispatcher-'));
     store = SqliteEventStore.open(join(dir, 'events.db'));
     receiver = await WebhookReceiver.start(() => 200);
+    retries = [];
+    givenUp = [];
+  });
+
+  afterEach(() => tearDownDispatcherSpec({ dispatcher, receiver, store, dir }));
+
+  function start(maxAttempts = 3): void {
     dispatcher = WebhookDispatcher.open(dir, store, {
-      policy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1_000, concurrency: 1 },
+      policy: { maxAttempts, baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 5_000, concurrency: 1 },
       maxResponseBytes: 1_024,
       onError: (error) => {
         throw error;
       },
+      onRetry: (fields, message) => {
+        const [stored] = dispatcher.webhooks.deliveries(String(fields.webhookId), 1);
+        retries.push({ fields, message, stored });
+      },
+      onGiveUp: (message) => givenUp.push(message),
     });
     dispatcher.start();
-  });
+  }
 
-  afterEach(async () => {
-    await dispatcher.stop();
-    dispatcher.close();
-    await receiver.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('deliveries queued before the secret was saved go out once it is, with no further event', async () => {
+  /** Registers a webhook to the receiver in the log; its id, and `activate` to keep its secret. */
+  async function register() {
     const id = randomUUID();
     const data: WebhookRegisteredData = { url: receiver.url, eventTypes: [], incidentId: null };
     await store.appendToStream(webhookStreamId(id), [newEvent({ type: WEBHOOK_REGISTERED, data })], 0);
+    const activate = async () => {
+      const [registered] = await store.readStream(webhookStreamId(id));
+      dispatcher.activate({ id, createdAt: registered.recordedAt, ...data }, SECRET);
+    };
+    return { id, activate };
+  }
+
+  test('deliveries queued before the secret was saved go out once it is, with no further event', async () => {
+    start();
+    const { id, activate } = await register();
     await store.appendToStream(`incident-${randomUUID()}`, [newEvent({ type: 'IncidentDeclared' })], 0);
     // The follower queues the delivery; without a secret, it cannot be signed and waits.
     await until(() => dispatcher.webhooks.deliveries(id, 10).length === 1, 'the delivery to be queued');
     expect(receiver.requests).toHaveLength(0);
 
-    const [registered] = await store.readStream(webhookStreamId(id));
-    dispatcher.activate({ id, createdAt: registered.recordedAt, ...data }, 'a-secret-of-sixteen-chars');
+    await activate();
 
     await until(() => receiver.requests.length === 1, 'the delivery to arrive');
     expect(JSON.parse(receiver.requests[0].body)).toMatchObject({ type: 'IncidentDeclared' });
   });
+
+  test('a failed attempt that will be retried is logged once, as it fails: the webhook, the event, the attempt out of how many, the error and when the next is due; not the secret, the signature or the payload', async () => {
+    receiver.answer = failingFirst(1);
+    start(3);
+    const { id, activate } = await register();
+    await activate();
+    const declared = newEvent({ type: 'IncidentDeclared', data: { title: 'Checkout is down' } });
+    const { position } = await store.appendToStream(`incident-${randomUUID()}`, [declared], 0);
+    const delivered = () => dispatcher.webhooks.deliveries(id, 1)[0]?.status === 'DELIVERED';
+    await eventually(delivered, 'the delivery, at attempt 2');
+
+    const [delivery] = dispatcher.webhooks.deliveries(id, 1);
+    expect(delivery.attempts.map((made) => made.statusCode)).toEqual([500, 200]);
+    expect(retries).toHaveLength(1);
+    const [{ fields, message, stored }] = retries;
+    // Logged once the failure was recorded: when the next is due is what webhooks.db says.
+    expect(stored.status).toBe('FAILED_WILL_RETRY');
+    expect(fields).toEqual({
+      webhookId: id,
+      deliveryId: delivery.id,
+      eventId: declared.eventId,
+      eventType: 'IncidentDeclared',
+      position: position.toString(),
+      attempt: 1,
+      maxAttempts: 3,
+      error: 'HTTP 500',
+      nextAttemptAt: stored.nextAttemptAt,
+    });
+    expect(message.replace(/\(in \d+\.\d s\)$/, '(in … s)')).toBe(
+      `Webhook ${id}, delivery ${delivery.id} of event ${declared.eventId} (IncidentDeclared at position ` +
+        `${position}): attempt 1 of 3 failed (HTTP 500); the next is due at ${stored.nextAttemptAt} (in … s)`,
+    );
+    const logged = JSON.stringify({ fields, message });
+    const [failed] = receiver.requests;
+    for (const secret of [SECRET, String(failed.headers['x-ledger-signature']), 'Checkout is down']) {
+      expect(logged).not.toContain(secret);
+    }
+    expect(givenUp).toEqual([]);
+  });
+
+  test.each([
+    ['retried', 3],
+    ['given up', 1],
+  ])(
+    'an attempt that fails once its webhook was removed is not logged as %s: the removal gave the delivery up',
+    async (_, maxAttempts) => {
+      let answer!: (status: number) => void;
+      receiver.answer = () => new Promise<number>((resolve) => (answer = resolve));
+      start(maxAttempts);
+      const { id, activate } = await register();
+      await activate();
+      await store.appendToStream(`incident-${randomUUID()}`, [newEvent({ type: 'IncidentDeclared' })], 0);
+      await eventually(() => receiver.requests.length === 1, 'attempt 1');
+      await store.appendToStream(webhookStreamId(id), [newEvent({ type: WEBHOOK_REMOVED, data: {} })], 1);
+      await eventually(
+        () => dispatcher.webhooks.deliveries(id, 1)[0].status === 'GAVE_UP',
+        'the removal to give the delivery up',
+      );
+
+      answer(500);
+      await eventually(
+        () => dispatcher.webhooks.deliveries(id, 1)[0].attempts[0].statusCode === 500,
+        "attempt 1's outcome",
+      );
+      expect(dispatcher.webhooks.deliveries(id, 1)[0].status).toBe('GAVE_UP');
+      expect(retries).toEqual([]);
+      expect(givenUp).toEqual([]);
+    },
+  );
 });
 
 describe('an attempt cut off by the server stopping', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { EventStore, StoredEvent } from '../event-store/index.js';
+import { tellRetry, type DeliveryLogHooks } from './delivery-log.js';
 import { retryDelayMs, type DeliveryPolicy } from './delivery-policy.js';
 import { DeliveryPump, type Outbox } from './delivery-pump.js';
 import { FeedFollower } from '../feed-follower/feed-follower.js';
@@ -31,13 +32,10 @@ import {
   type WebhookRegisteredData,
 } from './webhook-events.js';
 
-export interface WebhookDispatcherOptions {
+export interface WebhookDispatcherOptions extends DeliveryLogHooks {
   policy: DeliveryPolicy;
   /** The most response bytes read from a receiver. */
   maxResponseBytes: number;
-  onError: (error: unknown) => void;
-  /** Told of each delivery given up, in words for the operator's log. */
-  onGiveUp?: (message: string) => void;
 }
 
 /**
@@ -175,14 +173,33 @@ export class WebhookDispatcher implements Outbox<DueDelivery> {
         : attempt >= policy.maxAttempts
           ? 'GAVE_UP'
           : 'FAILED_WILL_RETRY';
-      this.webhooks.finishAttempt(
-        delivery.id,
-        { attempt, ...outcome },
-        status,
-        Date.now() + (status === 'FAILED_WILL_RETRY' ? retryDelay : 0),
-      );
-      if (status === 'GAVE_UP') this.toldGivenUp(delivery, attempt, outcome.error!);
+      const nextAttemptAt = Date.now() + (status === 'FAILED_WILL_RETRY' ? retryDelay : 0);
+      const moved = this.webhooks.finishAttempt(delivery.id, { attempt, ...outcome }, status, nextAttemptAt);
+      // Not moved: the webhook was removed during the attempt, and that gave the delivery up.
+      if (moved && status === 'GAVE_UP') this.toldGivenUp(delivery, attempt, outcome.error!);
+      if (moved && status === 'FAILED_WILL_RETRY') {
+        this.toldRetry(delivery, attempt, outcome.error!, nextAttemptAt);
+      }
     }
+  }
+
+  private toldRetry(delivery: DueDelivery, attempt: number, error: string, nextAttemptAt: number): void {
+    tellRetry(this.options, {
+      delivery: {
+        webhookId: delivery.webhookId,
+        deliveryId: delivery.id,
+        eventId: delivery.eventId,
+        eventType: delivery.eventType,
+        position: delivery.position,
+      },
+      described:
+        `Webhook ${delivery.webhookId}, delivery ${delivery.id} of event ${delivery.eventId} ` +
+        `(${delivery.eventType} at position ${delivery.position})`,
+      attempt,
+      maxAttempts: this.options.policy.maxAttempts,
+      error,
+      nextAttemptAt,
+    });
   }
 
   private toldGivenUp(delivery: DueDelivery, attempts: number, lastError: string): void {

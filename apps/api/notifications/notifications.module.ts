@@ -6,6 +6,7 @@ import { NotificationDispatcher } from '../../../libs/notifications/notification
 import { SmtpEmailAdapter } from '../../../libs/notifications/smtp-email-adapter.js';
 import { WebhookChannelAdapter } from '../../../libs/notifications/webhook-channel-adapter.js';
 import { BackgroundWorkerModule } from '../background-worker.js';
+import { dispatcherLog } from '../dispatcher-log.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import {
   CommunicationsLogUpdatesResolver,
@@ -42,8 +43,7 @@ function channelAdapters(config: LedgerConfig): ChannelAdapters {
         NotificationDispatcher.open(config.dataDir, store, {
           policy: config.delivery,
           adapters: channelAdapters(config),
-          onError: (error) => logger.error({ err: error }, 'Notification dispatch failed; retrying'),
-          onGiveUp: (message) => logger.warn(message),
+          ...dispatcherLog(logger, 'Notification'),
         }),
     },
     CommunicationsLogUpdatesResolver,

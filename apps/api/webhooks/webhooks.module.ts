@@ -2,6 +2,7 @@ import { Inject, Logger, Module } from '@nestjs/common';
 import { EVENT_STORE, type EventStore } from '../../../libs/event-store/index.js';
 import { WebhookDispatcher } from '../../../libs/webhooks/webhook-dispatcher.js';
 import { BackgroundWorkerModule } from '../background-worker.js';
+import { dispatcherLog } from '../dispatcher-log.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { WebhookRegistry } from './webhook-registry.js';
 import { WebhooksResolver } from './webhooks.resolver.js';
@@ -18,8 +19,7 @@ const logger = new Logger('Webhooks');
         WebhookDispatcher.open(config.dataDir, store, {
           policy: config.delivery,
           maxResponseBytes: config.webhookMaxResponseBytes,
-          onError: (error) => logger.error({ err: error }, 'Webhook dispatch failed; retrying'),
-          onGiveUp: (message) => logger.warn(message),
+          ...dispatcherLog(logger, 'Webhook'),
         }),
     },
     WebhookRegistry,
