@@ -8,7 +8,7 @@ import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-
 const POST = mutation('postStatusUpdate', 'PostStatusUpdateInput');
 const WEBHOOK_SECRET = 'notify-secret-0123456789';
 const COMMUNICATIONS = `query($id: ID!) { communications(incidentId: $id) {
-  updates { version message channels deliveries { channel status attempts adapter deliveredAt lastError } } } }`;
+  updates { version message channels deliveries { channel status attempts adapter deliveredAt lastError lastErrorAt } } } }`;
 
 interface Email {
   raw: string;
@@ -148,7 +148,10 @@ describe('customer notification dispatch', () => {
       ['IN_APP', 'DELIVERED', 1, 'log', true],
       ['WEBHOOK', 'DELIVERED', 1, 'webhook', true],
     ]);
-    expect(byMessage.get(updates[0].message)[0].lastError).toMatch(/451|Try again later/);
+    // Delivered, it still shows why attempt 1 failed: the last failed attempt's error, and when.
+    const email = byMessage.get(updates[0].message)[0];
+    expect(email.lastError).toMatch(/451|Try again later/);
+    expect(email.lastErrorAt <= email.deliveredAt).toBe(true);
 
     // The outbox is in the event store, one stream per notification, written by the dispatcher.
     const feed = await server.graphql(

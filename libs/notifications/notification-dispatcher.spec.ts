@@ -231,7 +231,7 @@ describe('a notification attempt cut off by the server stopping', () => {
   }, 60_000);
 });
 
-describe("the operator's log of a notification's failed attempts", () => {
+describe('a notification whose first attempt fails', () => {
   let dir: string;
   let store: SqliteEventStore;
   let receiver: WebhookReceiver;
@@ -289,5 +289,43 @@ describe("the operator's log of a notification's failed attempts", () => {
     for (const secret of [SECRET, String(request.headers['x-ledger-signature']), 'We are looking into it.']) {
       expect(logged).not.toContain(secret);
     }
+  });
+
+  test("delivered at the next attempt, it keeps the failed attempt's error as the last one, with when it failed: before it was delivered", async () => {
+    const [first, second] = await twoUpdates(store);
+    await eventually(() => receiver.accepted().length === 2, 'both updates, the first at attempt 2');
+    const { incidentId } = (await store.readStream(notificationStreamId(first)))[0].data;
+    const records = () => [1, 2].flatMap((version) => dispatcher.index.ofUpdate(String(incidentId), version));
+    await eventually(
+      () => records().filter(({ status }) => status === 'DELIVERED').length === 2,
+      'both updates delivered',
+    );
+
+    const [, failed, delivered] = await store.readStream(notificationStreamId(first));
+    expect([failed.type, delivered.type]).toEqual(['NotificationAttemptFailed', 'NotificationDelivered']);
+    expect(
+      records().map(({ notificationId, attempts, deliveredAt, lastError, lastErrorAt }) => ({
+        notificationId,
+        attempts,
+        deliveredAt,
+        lastError,
+        lastErrorAt,
+      })),
+    ).toEqual([
+      {
+        notificationId: first,
+        attempts: 2,
+        deliveredAt: delivered.occurredAt,
+        lastError: 'HTTP 500',
+        lastErrorAt: failed.occurredAt,
+      },
+      {
+        notificationId: second,
+        attempts: 1,
+        deliveredAt: expect.any(String),
+        lastError: null,
+        lastErrorAt: null,
+      },
+    ]);
   });
 });

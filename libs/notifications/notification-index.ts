@@ -27,14 +27,31 @@ export const NOTIFICATIONS_SCHEMA = `
     attempts        INTEGER NOT NULL DEFAULT 0,
     -- Epoch milliseconds; NULL once delivered or abandoned.
     next_attempt_at INTEGER,
+    -- The last failed attempt's error and when it failed: kept once a later attempt delivered it.
     last_error      TEXT,
     adapter         TEXT,
     queued_at       TEXT    NOT NULL,
-    delivered_at    TEXT
+    delivered_at    TEXT,
+    last_error_at   TEXT
   ) STRICT;
   CREATE INDEX notifications_by_update ON notifications (incident_id, update_version);
   CREATE INDEX notifications_pending ON notifications (channel, incident_id, seq) WHERE status = 'PENDING';
 `;
+
+/**
+ * Columns added to the schema after its version 1, added when a file is opened rather than by a new
+ * schema version: a file of an earlier release gains them (its rows hold NULL there), and an
+ * earlier release still opens a file that has them. In one immediate transaction, so that two
+ * processes opening the file at once do not both add them.
+ */
+function addLaterColumns(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('notifications')");
+    if (!columns.all().some(({ name }) => name === 'last_error_at')) {
+      db.exec('ALTER TABLE notifications ADD COLUMN last_error_at TEXT');
+    }
+  }).immediate();
+}
 
 /** A pending notification whose attempt may be made now. */
 export interface DueNotification {
@@ -53,7 +70,13 @@ export interface NotificationRecord {
   /** When the next attempt is due; null once delivered or abandoned. */
   nextAttemptAt: string | null;
   deliveredAt: string | null;
+  /**
+   * The error of the last attempt that failed, and when it failed; kept once a later attempt
+   * delivered the notification. Null while none failed (lastErrorAt also for a failure indexed by
+   * a release before it was kept).
+   */
   lastError: string | null;
+  lastErrorAt: string | null;
   adapter: string | null;
 }
 
@@ -66,6 +89,7 @@ interface NotificationRow {
   next_attempt_at: number | null;
   delivered_at: string | null;
   last_error: string | null;
+  last_error_at: string | null;
   adapter: string | null;
 }
 
@@ -73,6 +97,7 @@ export class NotificationIndex {
   private readonly statements;
 
   constructor(db: Database.Database) {
+    addLaterColumns(db);
     this.statements = {
       insert: db.prepare(
         `INSERT OR IGNORE INTO notifications
@@ -82,7 +107,7 @@ export class NotificationIndex {
       ),
       // A failure indexed late (the follower behind the pump) leaves a later attempt's start as it is.
       failed: db.prepare(
-        `UPDATE notifications SET attempts = MAX(attempts, @attempt), last_error = @error,
+        `UPDATE notifications SET attempts = MAX(attempts, @attempt), last_error = @error, last_error_at = @failedAt,
            next_attempt_at = CASE WHEN attempts > @attempt THEN next_attempt_at ELSE @nextAttemptAt END
          WHERE stream_id = @streamId`,
       ),
@@ -143,6 +168,7 @@ export class NotificationIndex {
           streamId,
           attempt: event.data.attempt,
           error: event.data.error,
+          failedAt: stored.occurredAt,
           nextAttemptAt: event.data.nextAttemptAt === null ? null : Date.parse(event.data.nextAttemptAt),
         });
         return;
@@ -196,6 +222,7 @@ export class NotificationIndex {
       nextAttemptAt: row.next_attempt_at === null ? null : new Date(row.next_attempt_at).toISOString(),
       deliveredAt: row.delivered_at,
       lastError: row.last_error,
+      lastErrorAt: row.last_error_at,
       adapter: row.adapter,
     }));
   }

@@ -85,6 +85,7 @@ export interface NotificationState {
   attempts: number;
   /** When the next attempt is due; null once delivered or abandoned. */
   nextAttemptAt: string | null;
+  /** The error of the last attempt that failed; kept once a later attempt delivered it. */
   lastError: string | null;
   deliveredAt: string | null;
   adapter: string | null;

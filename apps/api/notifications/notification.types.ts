@@ -24,7 +24,21 @@ export class NotificationDelivery {
   @Field(() => DateTime) queuedAt!: string;
   @Field(() => DateTime, { nullable: true }) nextAttemptAt!: string | null;
   @Field(() => DateTime, { nullable: true }) deliveredAt!: string | null;
-  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The error of the last attempt that failed: kept once a later attempt delivered the notification, so ' +
+      'not necessarily a current problem (see lastErrorAt). Null while no attempt has failed.',
+  })
+  lastError!: string | null;
+  @Field(() => DateTime, {
+    nullable: true,
+    description:
+      'When the attempt of lastError failed: before deliveredAt when a later attempt delivered it. For an ' +
+      'attempt the server stopped during, when that was recorded (at the shutdown, or after the restart). ' +
+      'Null while no attempt has failed, and for a failure recorded by a release before this field.',
+  })
+  lastErrorAt!: string | null;
   @Field(() => String, {
     nullable: true,
     description:
