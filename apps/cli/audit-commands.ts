@@ -212,10 +212,11 @@ function brokenLine(link: Omit<BrokenLink, 'position'> & { position?: bigint }):
   );
 }
 
+/** The found hash is the store's or the bundle's, as anyone may have written it: shown escaped. */
 function hashLines({ expectedHash, foundHash }: Pick<BrokenLink, 'expectedHash' | 'foundHash'>): string {
   return (
     (expectedHash === null ? '' : `  expected hash ${expectedHash}\n`) +
-    (foundHash === null ? '' : `  found hash    ${foundHash}\n`)
+    (foundHash === null ? '' : `  found hash    ${printable(foundHash)}\n`)
   );
 }
 

@@ -551,6 +551,23 @@ describe('the operator CLI', () => {
       expect(broken.stdout).toMatch(/\nNOT OK: 1 of \d+ streams broken \(the others verify\)\.\n$/);
     });
 
+    test('verify shows a hostile hash escaped: a tampered store cannot write to the terminal', () => {
+      const copy = join(dir, 'hostile-hash');
+      cpSync(dataDir, copy, { recursive: true });
+      const hostile = '\u001b[2J\u001b[32mOK: every hash chain holds\u001b[0m';
+      tamper(join(copy, 'events.db'), (db) =>
+        db.prepare('UPDATE events SET hash = ? WHERE global_position = 2').run(hostile),
+      );
+
+      const verified = runIn(copy, 'verify');
+
+      expect(verified.status).toBe(1);
+      expect(verified.stdout).toContain(
+        `  found hash    \\u001b[2J\\u001b[32mOK: every hash chain holds\\u001b[0m\n`,
+      );
+      expect(verified.stdout.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+    });
+
     test('verify names every broken stream, and the events removed from the log that no chain shows', async () => {
       const copy = join(dir, 'removed');
       cpSync(tampered, copy, { recursive: true });
