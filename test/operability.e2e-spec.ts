@@ -101,6 +101,21 @@ describe('health, request ids and configuration', () => {
     }
   });
 
+  test('responses say nothing of the framework, forbid sniffing and framing', async () => {
+    for (const response of [
+      await fetch(`${server.url}/health/live`),
+      await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      }),
+    ]) {
+      expect(response.headers.get('x-powered-by')).toBeNull();
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    }
+  });
+
   test("a caller's X-Request-Id is echoed and becomes the events' correlationId", async () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',

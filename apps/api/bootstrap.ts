@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -24,6 +25,17 @@ const CORS_ALLOWED_HEADERS = [
   'apollo-require-preflight',
   'x-apollo-operation-name',
 ];
+
+/**
+ * On every response: no content-type sniffing, and no framing of the GraphiQL page (where keys are
+ * pasted) by another site.
+ */
+function securityHeaders(_request: IncomingMessage, response: ServerResponse, next: () => void): void {
+  response.setHeader('X-Content-Type-Options', 'nosniff');
+  response.setHeader('X-Frame-Options', 'DENY');
+  response.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
+  next();
+}
 
 /**
  * LEDGER_CORS_ORIGINS as the `cors` package's options. A request from another origin (or with no
@@ -70,6 +82,8 @@ async function createAppHolding(config: LedgerConfig, lock: DataDirLock): Promis
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
   if (config.corsOrigins) app.enableCors(corsOptions(config.corsOrigins));
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useGlobalPipes(new ValidationPipe(VALIDATION_OPTIONS));
