@@ -15,6 +15,7 @@ import {
   type ExportTarget,
 } from './bundle.js';
 import type { Progress } from './integrity.js';
+import { bundleEvents, resealBundle } from './testing/forged-bundle.js';
 import { ledgerFile, seedStreams, tamper, type LedgerFile } from './testing/ledger-file.js';
 
 const STREAMS = ['incident-11111111-1111-4111-a111-111111111111', 'incident-2', 'maintenance-1'];
@@ -41,43 +42,10 @@ describe('audit bundles', () => {
   const read = (file: string) => readFileSync(join(bundle, file));
   const lines = () => read(EVENTS_FILE).toString('utf8').split('\n').slice(0, -1);
 
-  /**
-   * Rewrites the bundle as a forger who knows the format would: events.jsonl from `events`,
-   * and a manifest with every hash, count and summary recomputed for it.
-   */
-  function reseal(events: Record<string, unknown>[], manifestChanges: Partial<BundleManifest> = {}): void {
-    const eventsText = events.map((event) => `${canonicalJson(event)}\n`).join('');
-    writeFileSync(join(bundle, EVENTS_FILE), eventsText);
-    const streams = new Map<string, BundleManifest['streams'][number]>();
-    for (const event of events) {
-      const streamId = event.streamId as string;
-      const summary = streams.get(streamId);
-      streams.set(streamId, {
-        streamId,
-        eventCount: (summary?.eventCount ?? 0) + 1,
-        firstVersion: summary?.firstVersion ?? (event.streamVersion as number),
-        lastVersion: event.streamVersion as number,
-        headHash: event.hash as string,
-      });
-    }
-    const { digest: _, ...manifest } = JSON.parse(read(MANIFEST_FILE).toString('utf8')) as BundleManifest;
-    const resealed = {
-      ...manifest,
-      eventCount: events.length,
-      streams: [...streams.values()].sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
-      eventsSha256: sha256(eventsText),
-      ...manifestChanges,
-    };
-    writeFileSync(
-      join(bundle, MANIFEST_FILE),
-      `${canonicalJson({ ...resealed, digest: sha256(canonicalJson(resealed)) })}\n`,
-    );
-  }
-
   /** What the ledger's directory holds besides the store's files: bundles, partial or whole. */
   const bundleFiles = () => readdirSync(ledger.dir).filter((name) => !name.startsWith('events.db'));
 
-  const parsedLines = () => lines().map((line) => JSON.parse(line) as Record<string, unknown>);
+  const parsedLines = () => bundleEvents(bundle);
 
   test('an export of the whole log holds every event, as stored, and verifies', async () => {
     const progress: Progress[] = [];
@@ -311,7 +279,7 @@ describe('audit bundles', () => {
         event.hash = chainHash(previous, event as unknown as StoredEvent);
         previous = event.hash as string;
       }
-      reseal(events);
+      resealBundle(bundle, events);
 
       const report = await verifyBundle(bundle);
 
@@ -319,11 +287,37 @@ describe('audit bundles', () => {
       expect(report.manifest!.digest).not.toBe(digest);
     });
 
+    test('cannot pass the check against the digest recorded at export, which the original passes', async () => {
+      const recorded = (await verifyBundle(bundle)).manifest!.digest;
+      expect(await verifyBundle(bundle, undefined, recorded)).toMatchObject({ valid: true, problem: null });
+      // The newest events of a stream cut, and the manifest recomputed.
+      const events = parsedLines();
+      resealBundle(
+        bundle,
+        events.filter((event) => !(event.streamId === 'incident-2' && (event.streamVersion as number) > 6)),
+      );
+      const forged = (await verifyBundle(bundle)).manifest!.digest;
+
+      const report = await verifyBundle(bundle, undefined, recorded);
+
+      expect(report).toMatchObject({
+        valid: false,
+        checkedEvents: 0,
+        problem: {
+          file: MANIFEST_FILE,
+          line: null,
+          message:
+            `its digest ${forged} is not the digest recorded at export, ${recorded}: ` +
+            'this is not the bundle that was exported',
+        },
+      });
+    });
+
     test("still cannot drop a stream's first events: exports hold whole streams", async () => {
       const events = parsedLines().filter(
         (event) => !(event.streamId === 'incident-2' && event.streamVersion === 1),
       );
-      reseal(events);
+      resealBundle(bundle, events);
 
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         file: EVENTS_FILE,
@@ -337,7 +331,7 @@ describe('audit bundles', () => {
       const events = parsedLines().filter(
         (event) => !(event.streamId === 'incident-2' && event.streamVersion === 4),
       );
-      reseal(events);
+      resealBundle(bundle, events);
 
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         link: { streamId: 'incident-2', version: 4 },
@@ -349,18 +343,20 @@ describe('audit bundles', () => {
       const events = parsedLines();
       const streams = (JSON.parse(read(MANIFEST_FILE).toString('utf8')) as BundleManifest).streams;
 
-      reseal(events, { streams: streams.map((stream) => ({ ...stream, headHash: GENESIS_HASH })) });
+      resealBundle(bundle, events, {
+        streams: streams.map((stream) => ({ ...stream, headHash: GENESIS_HASH })),
+      });
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         file: MANIFEST_FILE,
         message: expect.stringContaining(`stream ${streams[0].streamId} listed as`),
       });
 
-      reseal(events, { streams: streams.slice(1) });
+      resealBundle(bundle, events, { streams: streams.slice(1) });
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         message: `stream ${streams[0].streamId} of events.jsonl is not listed`,
       });
 
-      reseal(events, { streams: [...streams, streams[2]] });
+      resealBundle(bundle, events, { streams: [...streams, streams[2]] });
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         message: `stream ${streams[2].streamId} listed twice or without events`,
       });
@@ -370,7 +366,7 @@ describe('audit bundles', () => {
       const events = parsedLines().filter(
         (event) => event.streamId === STREAMS[0] || event.streamId === 'incident-2',
       );
-      reseal(events, { scope: { incidentId: '11111111-1111-4111-a111-111111111111' } });
+      resealBundle(bundle, events, { scope: { incidentId: '11111111-1111-4111-a111-111111111111' } });
 
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         file: EVENTS_FILE,
@@ -382,7 +378,7 @@ describe('audit bundles', () => {
     test('cannot add a field to an event', async () => {
       const events = parsedLines();
       events[5].note = 'added';
-      reseal(events);
+      resealBundle(bundle, events);
 
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         line: 6,
@@ -393,7 +389,7 @@ describe('audit bundles', () => {
     test('cannot change the type of a field', async () => {
       const events = parsedLines();
       events[5].streamVersion = String(events[5].streamVersion);
-      reseal(events);
+      resealBundle(bundle, events);
 
       expect((await verifyBundle(bundle)).problem).toMatchObject({
         line: 6,

@@ -15,8 +15,9 @@
  * signed, though: someone who rewrites a bundle and recomputes every hash gets a bundle that
  * verifies, with other head hashes and another digest. What makes a bundle evidence is its
  * digest (or head hashes) recorded somewhere the writer of the bundle cannot reach, when it
- * was exported; those head hashes are also the anchor that catches a store whose stream
- * tails were rewritten consistently since (see integrity.ts).
+ * was exported: verifyBundle checks the digest when given it (`cli verify-bundle --digest`).
+ * The head hashes of a bundle so checked are also the anchor that catches a store whose
+ * stream tails were rewritten consistently since (see integrity.ts and bundle-anchor.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -276,15 +277,26 @@ export interface BundleReport {
 
 /**
  * Checks a bundle from its files alone, reading events.jsonl line by line; stops at the first
- * problem: the manifest (canonical bytes, digest, format), then each line (an event as
- * exported, of the scope's stream, continuing its stream's chain from genesis), then
- * events.jsonl's SHA-256, the event count and each stream's summary against the manifest.
+ * problem: the manifest (canonical bytes, digest, format, and the digest recorded at export when
+ * given), then each line (an event as exported, of the scope's stream, continuing its stream's
+ * chain from genesis), then events.jsonl's SHA-256, the event count and each stream's summary
+ * against the manifest. Without `recordedDigest`, a valid bundle is only consistent with itself.
  */
-export async function verifyBundle(dir: string, onProgress?: OnProgress): Promise<BundleReport> {
+export async function verifyBundle(
+  dir: string,
+  onProgress?: OnProgress,
+  recordedDigest?: string,
+): Promise<BundleReport> {
   const verifier = new ChainVerifier();
   let manifest: BundleManifest | null = null;
   try {
     manifest = await readManifest(join(dir, MANIFEST_FILE));
+    if (recordedDigest !== undefined && manifest.digest !== recordedDigest) {
+      throw manifestProblem(
+        `its digest ${manifest.digest} is not the digest recorded at export, ${recordedDigest}: ` +
+          'this is not the bundle that was exported',
+      );
+    }
     await checkEvents(join(dir, EVENTS_FILE), manifest, verifier, onProgress);
     checkStreams(manifest, verifier);
   } catch (error) {
