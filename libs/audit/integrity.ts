@@ -15,7 +15,7 @@
  * rewritten that way verifies. Catching that needs an anchor kept outside the store: the head
  * hashes of an audit bundle's manifest (see bundle.ts), recorded when it was exported. A
  * stream whose event at the manifest's lastVersion no longer has the manifest's headHash
- * was rewritten since. Global positions are not hashed (they are store-specific): only their
+ * was rewritten since (compareWithBundle, bundle-anchor.ts, checks that). Global positions are not hashed (they are store-specific): only their
  * order is checked, so moving events of different streams past each other goes unnoticed.
  */
 import { chainHash, GENESIS_HASH, type EventStore, type StoredEvent } from '../event-store/index.js';
