@@ -1,20 +1,29 @@
 /**
  * The audit commands of the CLI (`replay`, `verify`, `export`, `verify-bundle`), thin over
  * libs/audit. Each prints its result to `out` and its progress and warnings to `progress`, and
- * returns the exit code: 0 done and valid, 1 a broken chain or bundle (or no such incident).
+ * returns the exit code: 0 done and valid, 1 a broken chain or bundle, a store changed since a
+ * bundle, or no such incident.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isUUID } from 'class-validator';
 import { incidentStreamId } from '../../libs/domain/index.js';
 import type { EventStore } from '../../libs/event-store/index.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import {
+  compareWithBundle,
+  EVENTS_FILE,
   exportBundle,
+  MANIFEST_FILE,
   verifyBundle,
   verifyStore,
   verifyStreamEvents,
   type BrokenLink,
+  type BundleComparison,
+  type BundleManifest,
   type ExportTarget,
   type OnProgress,
+  type StreamChange,
 } from '../../libs/audit/index.js';
 import { toIncidentStreamEvent, toTimelineEntry } from '../../libs/read-models/index.js';
 
@@ -54,6 +63,81 @@ export function parseExportArgs(args: string[]): ExportArgs {
   }
   if (outDir === undefined) throw new RangeError('export needs --out <dir>');
   return { target: incidentId === undefined ? { all: true } : { incidentId }, outDir };
+}
+
+/** A bundle to check, and the digest recorded when it was exported (lowercase), if given. */
+export interface BundleArgs {
+  dir: string;
+  recordedDigest?: string;
+}
+
+/** `verify-bundle <dir> [--digest <hex>]`; throws a RangeError saying what is wrong. */
+export function parseVerifyBundleArgs(args: string[]): BundleArgs {
+  const { values, operands } = parseFlags('verify-bundle', args, ['--digest']);
+  if (operands.length !== 1) throw new RangeError('verify-bundle takes one bundle directory');
+  return bundleArgs(operands[0], values.get('--digest'));
+}
+
+/**
+ * `verify [--against <bundle-dir> [--digest <hex>]]`: the bundle to compare the store with, if
+ * any; throws a RangeError saying what is wrong.
+ */
+export function parseVerifyArgs(args: string[]): BundleArgs | undefined {
+  const { values, operands } = parseFlags('verify', args, ['--against', '--digest']);
+  if (operands.length > 0) throw new RangeError(`verify does not take ${operands.join(' ')}`);
+  const dir = values.get('--against');
+  if (dir !== undefined) return bundleArgs(dir, values.get('--digest'));
+  if (values.has('--digest')) {
+    throw new RangeError(
+      "verify takes --digest with --against <bundle-dir> only: it is that bundle's recorded digest",
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The `--flag <value>` pairs of `args`, each of `flags` at most once, and the other arguments;
+ * throws a RangeError for another flag, one given twice or one without its value.
+ */
+function parseFlags(
+  command: string,
+  args: string[],
+  flags: string[],
+): { values: Map<string, string>; operands: string[] } {
+  const values = new Map<string, string>();
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) {
+      operands.push(arg);
+      continue;
+    }
+    if (!flags.includes(arg)) throw new RangeError(`${command} does not take ${arg}`);
+    if (values.has(arg)) throw new RangeError(`${command} takes ${arg} once`);
+    const value = args[++i];
+    // `--against --digest <hex>`: the flag's value was forgotten, not a directory named --digest.
+    if (value === undefined || value.startsWith('--')) throw new RangeError(`${arg} needs a value`);
+    values.set(arg, value);
+  }
+  return { values, operands };
+}
+
+/**
+ * The bundle of the command line; a RangeError when `dir` cannot be one (no directory, or one
+ * that holds neither of a bundle's files) or `digest` no SHA-256. A bundle that lost one of its
+ * files is still checked, and fails.
+ */
+function bundleArgs(dir: string, digest: string | undefined): BundleArgs {
+  if (digest !== undefined && !/^[0-9a-f]{64}$/i.test(digest)) {
+    throw new RangeError('--digest must be a SHA-256 in hex (64 digits), as export printed it');
+  }
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    throw new RangeError(`${dir} is not a directory: a bundle is the directory that export wrote`);
+  }
+  if (!existsSync(join(dir, MANIFEST_FILE)) && !existsSync(join(dir, EVENTS_FILE))) {
+    throw new RangeError(`${dir} is no audit bundle: it holds neither ${MANIFEST_FILE} nor ${EVENTS_FILE}`);
+  }
+  return digest === undefined ? { dir } : { dir, recordedDigest: digest.toLowerCase() };
 }
 
 /**
@@ -111,14 +195,23 @@ export function printable(text: string): string {
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 const TAIL_CAVEAT =
-  'A chain cannot show a stream tail rewritten or dropped as a whole: compare the head hashes ' +
-  'with those of an audit bundle exported earlier.\n';
+  'A chain cannot show a stream tail rewritten or dropped as a whole: `verify --against <bundle-dir>` ' +
+  'compares the head hashes with those of an audit bundle exported earlier.\n';
 
+/**
+ * Checks every stream's chain; `against` a bundle, checks the bundle first (and stops there if it
+ * fails), then that the store still holds each of its streams up to its head hash. When the
+ * store is not OK, the streams changed since the bundle come before that verdict, and no word on
+ * the others: a matching head hash vouches for its stream only along a chain that holds.
+ */
 export async function runVerify(
   store: EventStore,
   out: NodeJS.WritableStream,
   progress: NodeJS.WritableStream,
+  against?: BundleArgs,
 ): Promise<number> {
+  const anchor = against === undefined ? undefined : await anchorOf(store, against, out, progress);
+  if (anchor === null) return 1;
   const report = await verifyStore(store, {
     onProgress: progressLine(progress, 'events checked'),
     // The embedded store's positions count its events: one missing is an event removed.
@@ -134,6 +227,7 @@ export async function runVerify(
     );
   }
   if (!report.valid) {
+    if (anchor !== undefined) out.write(changeLines(anchor.comparison));
     const found = [`${report.broken.length} of ${report.checkedStreams} streams broken (the others verify)`];
     if (report.missingPositions.length > 0) found.push('events removed from the log');
     out.write(`NOT OK: ${found.join('; ')}.\n`);
@@ -142,7 +236,87 @@ export async function runVerify(
   out.write(
     `OK: ${report.checkedEvents} events in ${report.checkedStreams} streams, every hash chain holds.\n`,
   );
+  if (anchor !== undefined) return writeAnchorVerdict(anchor, report.checkedStreams, out);
   out.write(TAIL_CAVEAT);
+  return 0;
+}
+
+/** A bundle that passed its check, and the store compared with its head hashes. */
+interface Anchor {
+  manifest: BundleManifest;
+  comparison: BundleComparison;
+}
+
+/** Null when the bundle failed its check: one that is not genuine anchors nothing. */
+async function anchorOf(
+  store: EventStore,
+  bundle: BundleArgs,
+  out: NodeJS.WritableStream,
+  progress: NodeJS.WritableStream,
+): Promise<Anchor | null> {
+  const manifest = await checkBundle(bundle, `verify --against ${bundle.dir}`, out, progress);
+  if (manifest === null) {
+    out.write('The store was not compared with it.\n');
+    return null;
+  }
+  const comparison = await compareWithBundle(store, manifest, progressLine(progress, 'streams compared'));
+  return { manifest, comparison };
+}
+
+/** "CHANGED: stream …", a line for each stream of the bundle that the store no longer holds as exported. */
+function changeLines(comparison: BundleComparison): string {
+  return comparison.changes
+    .map(
+      (change) =>
+        `${printable(`CHANGED: stream ${change.streamId}${howChanged(change)}`)}\n` +
+        (change.change === 'rewritten' ? hashLines(change) : ''),
+    )
+    .join('');
+}
+
+function howChanged(change: StreamChange): string {
+  switch (change.change) {
+    case 'missing':
+      return ` is missing from the store (the bundle had it up to version ${change.bundleVersion})`;
+    case 'shortened':
+      return ` was shortened: found version ${change.foundVersion}, the bundle had version ${change.bundleVersion}`;
+    case 'rewritten':
+      return (
+        `: head hash differs at version ${change.bundleVersion}` +
+        (change.foundHash === null ? ' (the store has no event at that version)' : '')
+      );
+  }
+}
+
+/**
+ * Once every chain of the store held, which makes a matching head hash vouch for its stream up
+ * to there: the changes, or that the bundle's streams are unchanged. Returns the exit code.
+ */
+function writeAnchorVerdict(
+  { manifest, comparison }: Anchor,
+  storeStreams: number,
+  out: NodeJS.WritableStream,
+): number {
+  const bundleStreams = `${manifest.streams.length} streams of the bundle, exported at ${manifest.createdAt},`;
+  out.write(changeLines(comparison));
+  if (comparison.changes.length > 0) {
+    out.write(
+      printable(
+        `CHANGED: ${comparison.changes.length} of the ${bundleStreams} differ in the store: deleted, cut short or rewritten since.`,
+      ) + '\n',
+    );
+    return 1;
+  }
+  const others = storeStreams - manifest.streams.length;
+  out.write(
+    printable(
+      `OK: ${bundleStreams} are unchanged in the store; events appended to them since: ${comparison.appendedSince}.`,
+    ) +
+      '\n' +
+      ('all' in manifest.scope
+        ? `Streams created since the export: ${others}.\n`
+        : `Streams of the store not in the bundle, which holds one incident's: ${others}.\n`),
+  );
   return 0;
 }
 
@@ -176,17 +350,33 @@ export async function runExport(
   out.write(
     `Exported ${manifest.eventCount} events of ${manifest.streams.length} streams to ${args.outDir}\n` +
       `Digest: ${manifest.digest}\n` +
-      'Record the digest somewhere the bundle cannot be changed from: it is what later proves the bundle unchanged.\n',
+      'Record the digest somewhere the bundle cannot be changed from: it is what later proves the bundle unchanged ' +
+      printable(`(verify-bundle ${args.outDir} --digest ${manifest.digest}).`) +
+      '\n',
   );
   return 0;
 }
 
 export async function runVerifyBundle(
-  dir: string,
+  bundle: BundleArgs,
   out: NodeJS.WritableStream,
   progress: NodeJS.WritableStream,
 ): Promise<number> {
-  const report = await verifyBundle(dir, progressLine(progress, 'events checked'));
+  return (await checkBundle(bundle, `verify-bundle ${bundle.dir}`, out, progress)) === null ? 1 : 0;
+}
+
+/**
+ * Checks the bundle, against the digest recorded at export when given, and says so on `out`;
+ * returns its manifest when it passed. Without that digest, says that the bundle is only
+ * consistent with itself, and how to check it: `command` followed by --digest.
+ */
+async function checkBundle(
+  { dir, recordedDigest }: BundleArgs,
+  command: string,
+  out: NodeJS.WritableStream,
+  progress: NodeJS.WritableStream,
+): Promise<BundleManifest | null> {
+  const report = await verifyBundle(dir, progressLine(progress, 'events checked'), recordedDigest);
   if (report.problem !== null) {
     // The message quotes the bundle, which may be anyone's.
     const { file, line, link, message } = report.problem;
@@ -194,13 +384,21 @@ export async function runVerifyBundle(
       printable(`INVALID bundle ${dir}: ${file}${line === null ? '' : ` line ${line}`}: ${message}`) + '\n',
     );
     if (link !== null) out.write(hashLines(link));
-    return 1;
+    return null;
   }
+  const manifest = report.manifest!;
   out.write(
     `OK: bundle ${dir} holds ${report.checkedEvents} events in ${report.checkedStreams} streams, ` +
-      `every hash chain holds and matches the manifest.\nDigest: ${report.manifest?.digest}\n`,
+      `every hash chain holds and matches the manifest.\nDigest: ${manifest.digest}`,
   );
-  return 0;
+  out.write(
+    recordedDigest === undefined
+      ? '\nThis shows only that the bundle is consistent with itself: one rewritten with every hash ' +
+          'recomputed would be too. To show it is the bundle exported, check it against the digest recorded then: ' +
+          `${printable(command)} --digest <recorded digest>\n`
+      : ', the digest recorded at export (--digest).\n',
+  );
+  return manifest;
 }
 
 /** "BROKEN: stream …, version 2 (position 19): the hash does not match…", and the hashes. */

@@ -15,8 +15,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { EVENTS_FILE } from '../../libs/audit/bundle.js';
+import { EVENTS_FILE, MANIFEST_FILE, type BundleManifest } from '../../libs/audit/bundle.js';
+import { bundleEvents, resealBundle } from '../../libs/audit/testing/forged-bundle.js';
 import { seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
+import { chainHash } from '../../libs/event-store/index.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, READ_MODELS_SCHEMA_VERSION, rebuild } from '../../libs/read-models/index.js';
 import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
@@ -115,6 +117,34 @@ describe('the operator CLI', () => {
       'export takes --incident once',
     ],
     [['export', '--all', '--out', 'b6', '--out', 'b7'], 'export takes --out once'],
+    [['verify', 'all'], 'verify does not take all'],
+    [['verify', '--all'], 'verify does not take --all'],
+    [['verify', '--against'], '--against needs a value'],
+    [['verify', '--against', '--digest', 'a'.repeat(64)], '--against needs a value'],
+    [['verify', '--against', 'apps', '--against', 'libs'], 'verify takes --against once'],
+    [
+      ['verify', '--digest', 'a'.repeat(64)],
+      "verify takes --digest with --against <bundle-dir> only: it is that bundle's recorded digest",
+    ],
+    [
+      ['verify', '--against', 'no-such-bundle'],
+      'no-such-bundle is not a directory: a bundle is the directory that export wrote',
+    ],
+    [
+      ['verify', '--against', 'package.json'],
+      'package.json is not a directory: a bundle is the directory that export wrote',
+    ],
+    [
+      ['verify', '--against', 'apps'],
+      'apps is no audit bundle: it holds neither manifest.json nor events.jsonl',
+    ],
+    [['verify-bundle', 'apps'], 'apps is no audit bundle: it holds neither manifest.json nor events.jsonl'],
+    [['verify-bundle', 'apps', 'libs'], 'verify-bundle takes one bundle directory'],
+    [['verify-bundle', 'apps', '--digest'], '--digest needs a value'],
+    ...['abc', 'g'.repeat(64), 'a'.repeat(65)].map((digest) => [
+      ['verify-bundle', 'apps', '--digest', digest],
+      '--digest must be a SHA-256 in hex (64 digits), as export printed it',
+    ]),
   ])('usage errors exit with 2 and say why: %j', (args, message) => {
     const { status, stderr } = run(...args);
 
@@ -711,6 +741,228 @@ describe('the operator CLI', () => {
       }
       expect(readFileSync(join(bundle, EVENTS_FILE))).toEqual(before);
       expect(readdirSync(empty)).toEqual([]);
+    });
+
+    describe('verify --against a bundle exported earlier', () => {
+      /** A copy of the data dir, exported (whole, and one incident), then appended to. */
+      let anchored: string;
+      let bundle: string;
+      let incidentBundle: string;
+      let manifest: BundleManifest;
+      /** Events appended since the export to a stream of the bundle, and streams created since. */
+      let appended: number;
+      const created = ['maintenance-1', 'maintenance-2'];
+      /** Where no data dir is: the bundle commands must not need one. */
+      let nowhere: string;
+      let exportOutput: string;
+
+      beforeAll(async () => {
+        anchored = join(dir, 'anchored');
+        nowhere = join(dir, 'nowhere');
+        cpSync(dataDir, anchored, { recursive: true });
+        bundle = join(dir, 'anchor-all');
+        incidentBundle = join(dir, 'anchor-incident');
+        const [incidentId] = history.incidentIds;
+        const exported = runIn(anchored, 'export', '--all', '--out', bundle);
+        expect(exported.status).toBe(0);
+        exportOutput = exported.stdout;
+        expect(runIn(anchored, 'export', '--incident', incidentId, '--out', incidentBundle).status).toBe(0);
+        manifest = JSON.parse(readFileSync(join(bundle, MANIFEST_FILE), 'utf8')) as BundleManifest;
+        const store = SqliteEventStore.open(join(anchored, 'events.db'));
+        const now = new Date().toISOString();
+        const note = {
+          type: 'AddInternalNote',
+          data: { note: 'after the export' },
+          metadata: { actor: 'auditor', now, occurredAt: now },
+        } as const;
+        ({ appended } = await executeCommand(store, incidentId, note, await loadIncident(store, incidentId)));
+        await seedStreams(store, created, 2);
+        await store.close();
+      });
+
+      /** A copy of the anchored data dir, changed by `change` as someone with write access would. */
+      function tamperedCopy(name: string, change: Parameters<typeof tamper>[1]): string {
+        const copy = join(dir, name);
+        cpSync(anchored, copy, { recursive: true });
+        tamper(join(copy, 'events.db'), change);
+        return copy;
+      }
+
+      /** The bundle's streams, in its order, but the one appended to since. */
+      const untouchedSince = () =>
+        manifest.streams.filter((stream) => stream.streamId !== `incident-${history.incidentIds[0]}`);
+
+      const headUnchanged = (streams: number) =>
+        `OK: ${streams} streams of the bundle, exported at ${manifest.createdAt}, are unchanged in the store; ` +
+        `events appended to them since: ${appended}.\n`;
+
+      test('export tells how to check the bundle against the digest it prints', () => {
+        expect(exportOutput).toContain(
+          `Digest: ${manifest.digest}\nRecord the digest somewhere the bundle cannot be changed from: it is what ` +
+            `later proves the bundle unchanged (verify-bundle ${bundle} --digest ${manifest.digest}).\n`,
+        );
+      });
+
+      test('passes a store appended to since, saying so; says that the bundle alone is consistent with itself only', () => {
+        const verified = runIn(anchored, 'verify', '--against', bundle);
+
+        expect(verified.status).toBe(0);
+        expect(verified.stdout).toBe(
+          `OK: bundle ${bundle} holds ${manifest.eventCount} events in ${manifest.streams.length} streams, every ` +
+            `hash chain holds and matches the manifest.\nDigest: ${manifest.digest}\n` +
+            'This shows only that the bundle is consistent with itself: one rewritten with every hash recomputed ' +
+            'would be too. To show it is the bundle exported, check it against the digest recorded then: ' +
+            `verify --against ${bundle} --digest <recorded digest>\n` +
+            `OK: ${manifest.eventCount + appended + 2 * created.length} events in ` +
+            `${manifest.streams.length + created.length} streams, every hash chain holds.\n` +
+            headUnchanged(manifest.streams.length) +
+            `Streams created since the export: ${created.length}.\n`,
+        );
+        expect(appended).toBeGreaterThan(0);
+        // Without a bundle, verify says what it cannot see, and what can.
+        expect(runIn(anchored, 'verify').stdout).toContain(
+          '`verify --against <bundle-dir>` compares the head hashes',
+        );
+      });
+
+      test('with the digest recorded at export, says the bundle is that one; an incident bundle anchors its stream only', () => {
+        const incidentDigest = (
+          JSON.parse(readFileSync(join(incidentBundle, MANIFEST_FILE), 'utf8')) as BundleManifest
+        ).digest;
+        const incident = runIn(anchored, 'verify', '--against', incidentBundle, '--digest', incidentDigest);
+        // The digest as export printed it, or in capitals.
+        const bundleOnly = runIn(nowhere, 'verify-bundle', bundle, '--digest', manifest.digest.toUpperCase());
+
+        expect(incident.status).toBe(0);
+        expect(incident.stdout).toContain(
+          `Digest: ${incidentDigest}, the digest recorded at export (--digest).\nOK: `,
+        );
+        expect(incident.stdout).not.toContain('consistent with itself');
+        expect(incident.stdout).toMatch(
+          new RegExp(
+            `OK: 1 streams of the bundle, exported at \\S+, are unchanged in the store; events appended to them ` +
+              `since: ${appended}\\.\\nStreams of the store not in the bundle, which holds one incident's: ` +
+              `${manifest.streams.length + created.length - 1}\\.\\n$`,
+          ),
+        );
+        expect(bundleOnly.status).toBe(0);
+        expect(bundleOnly.stdout).toContain(
+          `Digest: ${manifest.digest}, the digest recorded at export (--digest).\n`,
+        );
+      });
+
+      test('names each stream of the bundle deleted, cut short or rewritten since, which the chains cannot show', async () => {
+        const [deleted, shortened, rewritten] = untouchedSince().filter((stream) => stream.lastVersion >= 3);
+        const store = SqliteEventStore.open(join(anchored, 'events.db'));
+        const [previous, last] = await store.readStream(rewritten.streamId, rewritten.lastVersion - 1);
+        await store.close();
+        const forgedHash = chainHash(previous.hash, { ...last, actor: 'mallory' });
+        const copy = tamperedCopy('anchored-rewritten', (db) => {
+          db.prepare('DELETE FROM events WHERE stream_id = ?').run(deleted.streamId);
+          db.prepare('DELETE FROM events WHERE stream_id = ? AND stream_version > ?').run(
+            shortened.streamId,
+            shortened.lastVersion - 2,
+          );
+          db.prepare(
+            "UPDATE events SET actor = 'mallory', hash = ? WHERE stream_id = ? AND stream_version = ?",
+          ).run(forgedHash, rewritten.streamId, rewritten.lastVersion);
+          // Positions renumbered without a gap, and the counter set back: no position handed out is empty.
+          db.exec(`
+            CREATE TEMP TABLE renumbered AS
+              SELECT global_position AS old, row_number() OVER (ORDER BY global_position) AS new FROM events;
+            UPDATE events SET global_position = -(SELECT new FROM renumbered WHERE old = global_position);
+            UPDATE events SET global_position = -global_position;
+            UPDATE sqlite_sequence SET seq = (SELECT max(global_position) FROM events) WHERE name = 'events';
+          `);
+        });
+
+        const verified = runIn(copy, 'verify', '--against', bundle, '--digest', manifest.digest);
+
+        expect(verified.status).toBe(1);
+        expect(verified.stdout.split('every hash chain holds.\n')).toEqual([
+          expect.stringMatching(/^OK: bundle .*\nOK: \d+ events in \d+ streams, $/s),
+          `CHANGED: stream ${deleted.streamId} is missing from the store (the bundle had it up to version ` +
+            `${deleted.lastVersion})\n` +
+            `CHANGED: stream ${shortened.streamId} was shortened: found version ${shortened.lastVersion - 2}, the ` +
+            `bundle had version ${shortened.lastVersion}\n` +
+            `CHANGED: stream ${rewritten.streamId}: head hash differs at version ${rewritten.lastVersion}\n` +
+            `  expected hash ${rewritten.headHash}\n  found hash    ${forgedHash}\n` +
+            `CHANGED: 3 of the ${manifest.streams.length} streams of the bundle, exported at ${manifest.createdAt}, ` +
+            'differ in the store: deleted, cut short or rewritten since.\n',
+        ]);
+        // What verify alone says of it, on a store whose positions were made to count its events again.
+        expect(runIn(copy, 'verify').status).toBe(0);
+      });
+
+      test('a store whose chains are broken too: the broken links, then the changed heads, shown escaped', () => {
+        const [gone] = manifest.streams.filter((stream) => !untouchedSince().includes(stream));
+        const [garbled] = untouchedSince();
+        const copy = tamperedCopy('anchored-broken', (db) => {
+          // The bundle's head event of a stream appended to since: its later events remain.
+          db.prepare('DELETE FROM events WHERE stream_id = ? AND stream_version = ?').run(
+            gone.streamId,
+            gone.lastVersion,
+          );
+          db.prepare('UPDATE events SET hash = ? WHERE stream_id = ? AND stream_version = ?').run(
+            '\u001b[2Jforged',
+            garbled.streamId,
+            garbled.lastVersion,
+          );
+        });
+
+        const verified = runIn(copy, 'verify', '--against', bundle);
+
+        expect(verified.status).toBe(1);
+        const changed = {
+          [gone.streamId]:
+            `CHANGED: stream ${gone.streamId}: head hash differs at version ${gone.lastVersion} (the store has ` +
+            `no event at that version)\n  expected hash ${gone.headHash}\n`,
+          [garbled.streamId]:
+            `CHANGED: stream ${garbled.streamId}: head hash differs at version ${garbled.lastVersion}\n` +
+            `  expected hash ${garbled.headHash}\n  found hash    \\u001b[2Jforged\n`,
+        };
+        const changes = verified.stdout.indexOf('CHANGED: ');
+        expect(verified.stdout.slice(0, changes)).toContain(`\nBROKEN: stream ${garbled.streamId}, `);
+        // In the bundle's order, before the verdict.
+        expect(verified.stdout.slice(changes)).toBe(
+          manifest.streams.map(({ streamId }) => changed[streamId] ?? '').join('') +
+            `NOT OK: 2 of ${manifest.streams.length + created.length} streams broken (the others verify); events ` +
+            'removed from the log.\n',
+        );
+        expect(verified.stdout.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+      });
+
+      test('a bundle forged with every hash recomputed passes alone, but not against the digest recorded at export', () => {
+        const forged = join(dir, 'anchor-forged');
+        cpSync(bundle, forged, { recursive: true });
+        const [cut] = untouchedSince();
+        resealBundle(
+          forged,
+          bundleEvents(forged).filter(
+            (event) => !(event.streamId === cut.streamId && event.streamVersion === cut.lastVersion),
+          ),
+        );
+        const forgedDigest = (JSON.parse(readFileSync(join(forged, MANIFEST_FILE), 'utf8')) as BundleManifest)
+          .digest;
+        const invalid =
+          `INVALID bundle ${forged}: ${MANIFEST_FILE}: its digest ${forgedDigest} is not the digest recorded at ` +
+          `export, ${manifest.digest}: this is not the bundle that was exported\n`;
+
+        const alone = runIn(nowhere, 'verify-bundle', forged);
+        const checked = runIn(nowhere, 'verify-bundle', forged, '--digest', manifest.digest);
+        const against = runIn(anchored, 'verify', '--against', forged, '--digest', manifest.digest);
+
+        expect(alone.status).toBe(0);
+        expect(alone.stdout).toContain(
+          `Digest: ${forgedDigest}\nThis shows only that the bundle is consistent with itself: one rewritten ` +
+            'with every hash recomputed would be too. To show it is the bundle exported, check it against the ' +
+            `digest recorded then: verify-bundle ${forged} --digest <recorded digest>\n`,
+        );
+        expect(checked.status).toBe(1);
+        expect(checked.stdout).toBe(invalid);
+        expect(against.status).toBe(1);
+        expect(against.stdout).toBe(`${invalid}The store was not compared with it.\n`);
+      });
     });
 
     describe('an export caught midway', () => {

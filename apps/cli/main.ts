@@ -18,6 +18,8 @@ import {
 import {
   parseExportArgs,
   parseIncidentId,
+  parseVerifyArgs,
+  parseVerifyBundleArgs,
   runExport,
   runReplay,
   runVerify,
@@ -42,8 +44,14 @@ Commands:
                         event store: a line an event, control characters shown escaped
                         (\\n, \\u001b). Checks the incident's hash chain: if it is broken,
                         says where after the history, and exits with 1.
-  verify                Check every stream's hash chain; reports the first broken link
+  verify [--against <bundle-dir> [--digest <hex>]]
+                        Check every stream's hash chain; reports the first broken link
                         (stream, version, position, expected and found hash). Exit 1 if broken.
+                        A stream's tail rewritten with its hashes recomputed, or dropped,
+                        needs an anchor: --against checks the bundle <bundle-dir> (as
+                        verify-bundle), then that the store still holds each of its streams
+                        up to its head hash; names each stream missing, shortened or
+                        rewritten since, and exits 1 if any.
   export (--incident <id> | --all) --out <dir>
                         Write a self-contained audit bundle into the new directory <dir>:
                         events.jsonl with every envelope and hash, and manifest.json with
@@ -54,8 +62,11 @@ Commands:
                         .<name>.partial-<host>-<pid>-XXXXXX beside <dir>: the next export
                         into the same directory removes those of processes no longer
                         running on this host, and names on stderr those it leaves.
-  verify-bundle <dir>   Check a bundle offline (no server, no database). Exit 1 if any byte
-                        of it was changed.
+  verify-bundle <dir> [--digest <hex>]
+                        Check a bundle offline (no server, no database): exit 1 if it is not
+                        consistent with itself (a byte changed). A bundle rewritten with
+                        every hash recomputed is consistent too: --digest, the digest that
+                        export printed and you recorded, shows it is the bundle exported.
   --help, -h            This text.
 
 Configuration, as for the server: LEDGER_DATA_DIR (default ./data) holds read-models.db
@@ -132,17 +143,19 @@ function parseCommand(command: string | undefined, args: string[]): Command {
       const incidentId = usageOf(() => parseIncidentId(args[0], 'incidentId'));
       return (_, store) => runReplay(store, incidentId, process.stdout, process.stderr);
     }
-    case 'verify':
-      if (args.length > 0) throw new UsageError('verify takes no arguments');
-      return (_, store) => runVerify(store, process.stdout, process.stderr);
+    case 'verify': {
+      const against = usageOf(() => parseVerifyArgs(args));
+      return (_, store) => runVerify(store, process.stdout, process.stderr, against);
+    }
     case 'export': {
       const exportArgs = usageOf(() => parseExportArgs(args));
       return (_, store) =>
         interruptible((signal) => runExport(store, exportArgs, process.stdout, process.stderr, signal));
     }
-    case 'verify-bundle':
-      if (args.length !== 1) throw new UsageError('verify-bundle takes one bundle directory');
-      return { offline: () => runVerifyBundle(args[0], process.stdout, process.stderr) };
+    case 'verify-bundle': {
+      const bundle = usageOf(() => parseVerifyBundleArgs(args));
+      return { offline: () => runVerifyBundle(bundle, process.stdout, process.stderr) };
+    }
     case undefined:
       throw new UsageError('No command given');
     default:
