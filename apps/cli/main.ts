@@ -45,8 +45,10 @@ Commands:
                         (\\n, \\u001b). Checks the incident's hash chain: if it is broken,
                         says where after the history, and exits with 1.
   verify [--against <bundle-dir> [--digest <hex>]]
-                        Check every stream's hash chain; reports the first broken link
-                        (stream, version, position, expected and found hash). Exit 1 if broken.
+                        Check every stream's hash chain; reports each broken stream where it
+                        first breaks (stream, version, position, expected and found hash),
+                        and on the embedded store the positions that lost their event (a
+                        stream or a stream's end removed). Exit 1 if any.
                         A stream's tail rewritten with its hashes recomputed, or dropped,
                         needs an anchor: --against checks the bundle <bundle-dir> (as
                         verify-bundle), then that the store still holds each of its streams
@@ -72,8 +74,8 @@ Commands:
 Configuration, as for the server: LEDGER_DATA_DIR (default ./data) holds read-models.db
 (and events.db for the embedded store); EVENTSTORE_URL selects KurrentDB.
 
-Progress goes to stderr. Exit codes: 0 done, 1 failed (or broken), 2 usage or configuration error,
-130 interrupted.
+Progress goes to stderr. Exit codes: 0 done, 1 failed (or found broken or changed),
+2 usage or configuration error, 130 interrupted.
 `;
 
 /** The command line is wrong: exit code 2 with the usage. */
