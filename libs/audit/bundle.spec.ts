@@ -1,5 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { canonicalJson, chainHash, GENESIS_HASH, type StoredEvent } from '../event-store/index.js';
@@ -82,6 +82,10 @@ describe('audit bundles', () => {
     const report = await verifyBundle(bundle, (update) => verifyProgress.push(update));
     expect(report).toEqual({ valid: true, checkedEvents: 24, checkedStreams: 3, manifest, problem: null });
     expect(verifyProgress.at(-1)).toEqual({ done: 24, total: 24 });
+    // It holds internal notes: for its owner only, like the data dir.
+    expect([bundle, join(bundle, EVENTS_FILE), join(bundle, MANIFEST_FILE)].map(modeOf)).toEqual([
+      0o700, 0o600, 0o600,
+    ]);
   });
 
   test("an incident's export holds its whole stream only", async () => {
@@ -410,3 +414,7 @@ describe('audit bundles', () => {
     });
   });
 });
+
+function modeOf(file: string): number {
+  return statSync(file).mode & 0o777;
+}

@@ -237,8 +237,9 @@ async function writeBundle(
       yield chunk;
     }
   }
-  // flush: each file is fsynced before it is closed, as the manifest below.
-  const events = createWriteStream(join(dir, EVENTS_FILE), { flags: 'wx', flush: true });
+  // flush: each file is fsynced before it is closed, as the manifest below. Both hold internal
+  // notes: readable by their owner only, as the directory (mkdtemp's) and the data dir's files.
+  const events = createWriteStream(join(dir, EVENTS_FILE), { flags: 'wx', flush: true, mode: 0o600 });
   await pipeline(Readable.from(chunks()), events, { signal });
 
   const manifest = withDigest({
@@ -252,7 +253,11 @@ async function writeBundle(
       .sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
     eventsSha256: eventsSha256.digest('hex'),
   });
-  await writeFile(join(dir, MANIFEST_FILE), `${canonicalJson(manifest)}\n`, { flag: 'wx', flush: true });
+  await writeFile(join(dir, MANIFEST_FILE), `${canonicalJson(manifest)}\n`, {
+    flag: 'wx',
+    flush: true,
+    mode: 0o600,
+  });
   return manifest;
 }
 
