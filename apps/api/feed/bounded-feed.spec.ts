@@ -100,4 +100,27 @@ describe('boundedFeed', () => {
     await new Promise((resolve) => setTimeout(resolve, 50)); // the reading fills the read-ahead
     await feed.return(undefined);
   });
+
+  test('a subscriber that leaves while it waits for an event is let go at once, its reading stopped', async () => {
+    // graphql-ws awaits next() for ever on a live subscription: its return() on the client's
+    // complete, or on a closed socket, comes while that next() waits. An async generator's own
+    // return() would wait for the next event, which a filter may make never come.
+    const head = await store.headPosition();
+    let reading = false;
+    const feed = boundedFeed(async function* (signal) {
+      reading = true;
+      try {
+        yield* store.subscribe(head, { signal });
+      } finally {
+        reading = false;
+      }
+    });
+    const waiting = feed.next();
+    while (!reading) await new Promise((resolve) => setImmediate(resolve));
+
+    await expect(feed.return(undefined)).resolves.toEqual({ done: true, value: undefined });
+
+    await expect(waiting).resolves.toEqual({ done: true, value: undefined });
+    expect(reading).toBe(false);
+  });
 });

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { StoredEvent } from '../../../libs/event-store/index.js';
+import { interruptible, wakeOrAbort, type Interruptible } from '../graphql/interruptible.js';
 
 /** How many events are read ahead of a subscriber, at most: its share of the server's memory. */
 export const READ_AHEAD = 1_000;
@@ -19,21 +20,27 @@ export interface BoundedFeedOptions {
  * its own pace: the events wait in the log, not in memory. (graphql-ws sends the next event once
  * the socket took the previous one.) A subscriber that takes nothing for `stallTimeoutMs` while
  * events wait gets those already read, then SUBSCRIBER_TOO_SLOW with the cursor to resume from,
- * and its reading stops. The store's writers and every other subscriber go on unaffected: each
- * subscription reads the log on its own.
+ * and its reading stops. The store's writers and every other subscriber go on unaffected. Its
+ * `return()` (the client completed it, or closed the socket) ends it at once, even while it waits
+ * for an event: see `interruptible`.
  */
-export async function* boundedFeed(
+export function boundedFeed(
   source: (signal: AbortSignal) => AsyncIterable<StoredEvent>,
-  {
-    readAhead = READ_AHEAD,
-    stallTimeoutMs = STALL_TIMEOUT_MS,
-    resumeBy = 'position',
-  }: BoundedFeedOptions = {},
+  options: BoundedFeedOptions = {},
+): Interruptible<StoredEvent> {
+  return interruptible((stop) => feed(source, options, stop));
+}
+
+async function* feed(
+  source: (signal: AbortSignal) => AsyncIterable<StoredEvent>,
+  { readAhead = READ_AHEAD, stallTimeoutMs = STALL_TIMEOUT_MS, resumeBy = 'position' }: BoundedFeedOptions,
+  stop: AbortSignal,
 ): AsyncGenerator<StoredEvent> {
   const abort = new AbortController();
   const buffer: StoredEvent[] = [];
   let failure: unknown = null;
   let stalled = false;
+  let ended = false;
   let wakeSubscriber: (() => void) | null = null;
   let wakeReader: (() => void) | null = null;
   const notifySubscriber = () => {
@@ -68,12 +75,13 @@ export async function* boundedFeed(
     } catch (error) {
       if (!abort.signal.aborted) failure = error;
     } finally {
+      ended = true;
       notifySubscriber();
     }
   })();
   let delivered: StoredEvent | null = null;
   try {
-    for (;;) {
+    while (!stop.aborted) {
       const next = buffer.shift();
       if (next) {
         notifyReader();
@@ -93,7 +101,9 @@ export async function* boundedFeed(
           { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter } },
         );
       }
-      await new Promise<void>((resolve) => (wakeSubscriber = resolve));
+      // The source ended (the store closed): so does the subscription.
+      if (ended) return;
+      await wakeOrAbort(stop, (wake) => (wakeSubscriber = wake));
     }
   } finally {
     abort.abort();
