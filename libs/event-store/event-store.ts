@@ -53,8 +53,11 @@ export interface SubscribeOptions {
 
 export interface EventStore {
   appendToStream(streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
-  /** Events of one stream from `fromVersion` (inclusive, default 1); [] for a missing stream. */
-  readStream(streamId: string, fromVersion?: number): Promise<StoredEvent[]>;
+  /**
+   * Events of one stream from `fromVersion` (inclusive, default 1), at most `limit` of them (default:
+   * all, to the end of the stream); [] for a missing stream.
+   */
+  readStream(streamId: string, fromVersion?: number, limit?: number): Promise<StoredEvent[]>;
   /** Up to `limit` events in global order, strictly after `afterPosition` (null = from the start). */
   readAll(afterPosition: bigint | null, limit: number): Promise<StoredEvent[]>;
   /**

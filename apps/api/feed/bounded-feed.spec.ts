@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SqliteEventStore } from '../../../libs/event-store/sqlite/sqlite-event-store.js';
 import { newEvent } from '../../../libs/event-store/testing/event-store.contract.js';
 import { boundedFeed } from './bounded-feed.js';
+import { streamFromVersion } from './stream-from-version.js';
 
 describe('boundedFeed', () => {
   let dir: string;
@@ -122,5 +123,25 @@ describe('boundedFeed', () => {
 
     await expect(waiting).resolves.toEqual({ done: true, value: undefined });
     expect(reading).toBe(false);
+  });
+
+  test('incidentEvents reads the history page by page: a subscriber taking nothing has no more read than its read-ahead and a page', async () => {
+    const before = store.stats.eventsRead;
+    const feed = boundedFeed((signal) => streamFromVersion(store, 'incident-long', 0, signal, 3), {
+      readAhead: 5,
+      stallTimeoutMs: 20_000,
+    });
+    const versions = [(await feed.next()).value!.streamVersion];
+    // The reading fills the read-ahead, then waits for room (SQLite reads are synchronous).
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+
+    expect(store.stats.eventsRead - before).toBeLessThanOrEqual(1 + 5 + 3);
+
+    while (versions.length < 15) versions.push((await feed.next()).value!.streamVersion);
+    // After the history, the new events, with nothing missed or repeated at the hand-over.
+    await store.appendToStream('incident-long', [newEvent({ type: 'InternalNoteAdded' })], 15);
+    versions.push((await feed.next()).value!.streamVersion);
+    expect(versions).toEqual(Array.from({ length: 16 }, (_, n) => n + 1));
+    await feed.return(undefined);
   });
 });

@@ -17,6 +17,7 @@ import {
 } from '../../../libs/webhooks/webhook-events.js';
 import { SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/webhook.types.js';
 import { boundedFeed } from './bounded-feed.js';
+import { streamFromVersion } from './stream-from-version.js';
 import { EventConnection } from './feed.types.js';
 
 /** Read pages of this size while filtering the feed… */
@@ -166,18 +167,7 @@ export class FeedResolver {
             },
           );
         }
-        // The head is read before the stream, so that an event stored in between is either in the
-        // history or after `from`: none is missed, and the version check drops any seen twice.
-        const head = await store.headPosition();
-        const history = await store.readStream(streamId, afterVersion + 1);
-        yield* history;
-        let version = history.at(-1)?.streamVersion ?? afterVersion;
-        const from = history.at(-1)?.globalPosition ?? head;
-        for await (const event of store.subscribe(from, { signal })) {
-          if (event.streamId !== streamId || event.streamVersion <= version) continue;
-          version = event.streamVersion;
-          yield event;
-        }
+        yield* streamFromVersion(store, streamId, afterVersion, signal);
       },
       { resumeBy: 'version' },
     );

@@ -882,9 +882,12 @@ export class KurrentDbEventStore implements EventStore {
 
   // ---- reads -----------------------------------------------------------------------------
 
-  async readStream(streamId: string, fromVersion = 1): Promise<StoredEvent[]> {
+  async readStream(streamId: string, fromVersion = 1, limit?: number): Promise<StoredEvent[]> {
     this.assertOpen();
-    return this.readStreamRange(streamId, fromVersion);
+    if (limit === undefined) return this.readStreamRange(streamId, fromVersion);
+    if (!(limit > 0)) return [];
+    const from = Math.max(1, Math.floor(fromVersion));
+    return this.readStreamRange(streamId, from, from + Math.floor(limit) - 1);
   }
 
   private async readStreamRange(

@@ -97,6 +97,7 @@ export class SqliteEventStore implements EventStore {
   private closing = false;
   private flushes = 0;
   private appends = 0;
+  private eventsRead = 0;
   /** Wakes live subscriptions when a flush commits (or the store closes). */
   private readonly commits = new EventEmitter().setMaxListeners(0);
 
@@ -151,7 +152,10 @@ export class SqliteEventStore implements EventStore {
       .prepare<[], { seq: bigint }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
       .safeIntegers(true);
     this.selectKeyUsed = db.prepare('SELECT 1 FROM events WHERE idempotency_key = ? LIMIT 1');
-    this.selectStream = eventQuery(db, 'stream_id = ? AND stream_version >= ? ORDER BY stream_version');
+    this.selectStream = eventQuery(
+      db,
+      'stream_id = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?',
+    );
     this.selectAll = eventQuery(db, 'global_position > ? ORDER BY global_position LIMIT ?');
     this.selectByKey = eventQuery(db, 'idempotency_key = ? ORDER BY global_position');
     this.writeBatch = db.transaction((batch: PendingAppend[]) => this.appendBatch(batch));
@@ -162,9 +166,13 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  /** Committed flushes and the appends they carried, for tests and benchmarks (average batch = appends / flushes). */
-  get stats(): { readonly flushes: number; readonly appends: number } {
-    return { flushes: this.flushes, appends: this.appends };
+  /**
+   * Committed flushes and the appends they carried (average batch = appends / flushes), and the
+   * events the reads returned (what they held in memory at once is at most their limit), for tests
+   * and benchmarks.
+   */
+  get stats(): { readonly flushes: number; readonly appends: number; readonly eventsRead: number } {
+    return { flushes: this.flushes, appends: this.appends, eventsRead: this.eventsRead };
   }
 
   /**
@@ -192,12 +200,14 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  async readStream(streamId: string, fromVersion = 1): Promise<StoredEvent[]> {
-    return this.selectStream(streamId, fromVersion);
+  async readStream(streamId: string, fromVersion = 1, limit?: number): Promise<StoredEvent[]> {
+    if (limit !== undefined && !(limit > 0)) return [];
+    // LIMIT -1: no limit.
+    return this.counted(this.selectStream(streamId, fromVersion, limit ?? -1));
   }
 
   async readAll(afterPosition: bigint | null, limit: number): Promise<StoredEvent[]> {
-    return this.selectAll(afterPosition ?? 0n, limit);
+    return this.counted(this.selectAll(afterPosition ?? 0n, limit));
   }
 
   /**
@@ -346,6 +356,11 @@ export class SqliteEventStore implements EventStore {
       position = this.insertEvent.run({ ...content, data, hash }).lastInsertRowid as bigint;
     }
     return { head: { version, hash }, position };
+  }
+
+  private counted(events: StoredEvent[]): StoredEvent[] {
+    this.eventsRead += events.length;
+    return events;
   }
 
   private readHead(streamId: string): StreamHead {

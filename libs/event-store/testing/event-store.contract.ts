@@ -86,6 +86,24 @@ export function describeEventStoreContract(
         expect(fromTwo.map((event) => event.streamVersion)).toEqual([2, 3]);
       });
 
+      test('readStream reads at most `limit` events: a long stream can be read page by page', async () => {
+        const streamId = newStreamId();
+        const events = Array.from({ length: 7 }, () => newEvent());
+        await store.appendToStream(streamId, events, 'no-stream');
+
+        const pages: number[][] = [];
+        for (let from = 1; ;) {
+          const page = await store.readStream(streamId, from, 3);
+          pages.push(page.map((event) => event.streamVersion));
+          if (page.length < 3) break;
+          from = page.at(-1)!.streamVersion + 1;
+        }
+
+        expect(pages).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+        expect(await store.readStream(streamId, 8, 3)).toEqual([]);
+        expect(await store.readStream(newStreamId(), 1, 3)).toEqual([]);
+      });
+
       test('a missing stream reads as [] at version 0', async () => {
         const streamId = newStreamId();
         expect(await store.readStream(streamId)).toEqual([]);
