@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { EVENT_STORE } from '../libs/event-store/index.js';
+import type { SqliteEventStore } from '../libs/event-store/sqlite/sqlite-event-store.js';
 import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
 
 const FEED = `query($after: String, $first: Int, $prefix: String, $types: [String!]) {
@@ -74,6 +76,61 @@ function subscribe(
     closeCode: () => closeCode,
     failure: () => failure,
   };
+}
+
+interface Followed {
+  received: unknown[];
+  /** The errors it ended with: a graphql-ws error message, or a result with errors. */
+  failure: unknown;
+  completed: boolean;
+  unsubscribe: () => void;
+}
+
+/** One graphql-ws connection that carries many subscriptions, as a browser tab's client does. */
+function connect(server: LedgerServer, key: string = KEYS.auditor) {
+  let closeCode: number | undefined;
+  const client = createClient({
+    url: `${server.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${key}` },
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+    on: { closed: (event) => (closeCode = (event as { code?: number }).code) },
+  });
+  return {
+    follow(query: string, variables: Record<string, unknown> = {}): Followed {
+      const followed: Followed = {
+        received: [],
+        failure: undefined,
+        completed: false,
+        unsubscribe: () => {},
+      };
+      followed.unsubscribe = client.subscribe(
+        { query, variables },
+        {
+          next: ({ data, errors }) => {
+            if (errors) followed.failure = errors;
+            else followed.received.push(data);
+          },
+          error: (error) => (followed.failure = error),
+          complete: () => (followed.completed = true),
+        },
+      );
+      return followed;
+    },
+    closeCode: () => closeCode,
+    close: () => client.dispose(),
+  };
+}
+
+/** Waits (up to 20 s) for `predicate`: what the server does in answer, seen from outside. */
+async function eventually(predicate: () => boolean, what: string): Promise<void> {
+  const started = Date.now();
+  while (!predicate()) {
+    if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 const FOLLOW_ALL = `subscription($after: String) { events(after: $after, streamPrefix: "incident-") { eventId type streamId version position } }`;
@@ -173,6 +230,38 @@ describe('the event feed and subscriptions', () => {
       ['IncidentAcknowledged', 2],
       ['IncidentResolved', 3],
     ]);
+  });
+
+  test('idle subscriptions cost the writers nothing: each commit is read once for every live subscription', async () => {
+    const store = server.app.get<symbol, SqliteEventStore>(EVENT_STORE);
+    const { head } = (await server.graphql('{ projectionStatus { head } }')).data!.projectionStatus;
+    const live = store.stats.liveSubscriptions;
+    const socket = connect(server);
+    const idle = Array.from({ length: 50 }, () =>
+      socket.follow(
+        'subscription($after: String) { events(after: $after, types: ["IncidentClosed"]) { type } }',
+        {
+          after: head,
+        },
+      ),
+    );
+    // (The server's own followers of the feed are live too, and a subscription of an earlier test may
+    // still be ending.)
+    await eventually(() => store.stats.liveSubscriptions >= 50, '50 live subscriptions');
+    const before = store.stats;
+
+    for (let n = 0; n < 10; n++) await declareIncident(server, { title: `written while 50 wait ${n}` });
+
+    // A mutation answers once the read models have its events: the tail has read them.
+    const commits = store.stats.flushes - before.flushes;
+    expect(commits).toBeGreaterThanOrEqual(10);
+    expect(store.stats.subscriptionReads - before.subscriptionReads).toBeLessThanOrEqual(commits);
+    expect(idle.every((followed) => followed.received.length === 0 && !followed.failure)).toBe(true);
+    socket.close();
+    await eventually(
+      () => store.stats.liveSubscriptions <= live,
+      'the subscriptions ended with their socket',
+    );
   });
 
   test('a communicator may not follow the raw events: they carry the internal notes', async () => {

@@ -49,6 +49,12 @@ export interface AppendResult {
 export interface SubscribeOptions {
   /** Ends the iteration (the iterator returns) when aborted. */
   signal?: AbortSignal;
+  /**
+   * Only the events it accepts are yielded. The store may test it as it reads, without waking the
+   * subscriber for the others: a subscription that follows a few of the events costs little while
+   * the rest are written. It must be quick and must not throw.
+   */
+  filter?: (event: StoredEvent) => boolean;
 }
 
 export interface EventStore {

@@ -29,8 +29,9 @@ export async function* streamFromVersion(
     }
     if (page.length < pageSize) break;
   }
-  for await (const event of store.subscribe(from, { signal })) {
-    if (event.streamId !== streamId || event.streamVersion <= version) continue;
+  const ofTheStream = (event: StoredEvent) => event.streamId === streamId;
+  for await (const event of store.subscribe(from, { signal, filter: ofTheStream })) {
+    if (event.streamVersion <= version) continue;
     version = event.streamVersion;
     yield event;
   }

@@ -973,12 +973,13 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   subscribe(afterPosition: bigint | null, options: SubscribeOptions = {}): AsyncIterable<StoredEvent> {
-    return this.subscription(afterPosition, options.signal);
+    return this.subscription(afterPosition, options.signal, options.filter);
   }
 
   private async *subscription(
     afterPosition: bigint | null,
     signal?: AbortSignal,
+    wanted: (event: StoredEvent) => boolean = () => true,
   ): AsyncGenerator<StoredEvent> {
     this.assertOpen();
     const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
@@ -1003,6 +1004,7 @@ export class KurrentDbEventStore implements EventStore {
           const stored = tryRecordedToStoredEvent(resolved.event, position);
           if (!stored) continue;
           failures = 0;
+          if (!wanted(stored)) continue;
           yield stored;
           if (stop.aborted) return;
         }

@@ -320,6 +320,60 @@ describe('SqliteEventStore', () => {
       await other.close();
     });
 
+    test('live subscriptions share one read of the log per commit, however many there are', async () => {
+      // A hundred that want nothing of what is written (events(types: ["IncidentClosed"]), say) and
+      // one that wants it all.
+      const abort = new AbortController();
+      const idle = Array.from({ length: 100 }, () =>
+        store.subscribe(null, { signal: abort.signal, filter: () => false }).next(),
+      );
+      const received: StoredEvent[] = [];
+      const follower = (async () => {
+        for await (const event of store.subscribe(null, { signal: abort.signal })) received.push(event);
+      })();
+      while (store.stats.liveSubscriptions < 101) await new Promise((resolve) => setImmediate(resolve));
+      const before = store.stats;
+
+      for (let n = 0; n < 20; n++) await store.appendToStream(`s-${n}`, [newEvent()], 'no-stream');
+      while (received.length < 20) await pause(5);
+
+      const commits = store.stats.flushes - before.flushes;
+      expect(commits).toBe(20);
+      expect(store.stats.subscriptionReads - before.subscriptionReads).toBeLessThanOrEqual(commits);
+      abort.abort();
+      await Promise.all([...idle, follower]);
+      expect(store.stats.liveSubscriptions).toBe(0);
+    });
+
+    test('a live subscription that falls a page behind reads on from the log: nothing missed, nothing twice', async () => {
+      const subscription = store.subscribe(null);
+      const first = subscription.next();
+      await store.appendToStream('first', [newEvent()], 'no-stream');
+      await first;
+      expect(store.stats.liveSubscriptions).toBe(1);
+
+      // It takes nothing while 1,200 events are written in 60 commits: the tail lets it go.
+      for (let n = 0; n < 60; n++) {
+        await store.appendToStream(
+          `burst-${n}`,
+          Array.from({ length: 20 }, () => newEvent()),
+          'no-stream',
+        );
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(store.stats.liveSubscriptions).toBe(0);
+
+      const positions: bigint[] = [];
+      while (positions.length < 1_200) positions.push((await subscription.next()).value!.globalPosition);
+      expect(positions).toEqual(Array.from({ length: 1_200 }, (_, n) => BigInt(n + 2)));
+      // Caught up again, it follows the tail again.
+      const next = subscription.next();
+      await store.appendToStream('after', [newEvent()], 'no-stream');
+      expect((await next).value!.globalPosition).toBe(1_202n);
+      expect(store.stats.liveSubscriptions).toBe(1);
+      await subscription.return();
+    });
+
     test('closing the store ends its subscriptions', async () => {
       const next = store.subscribe(null).next();
 

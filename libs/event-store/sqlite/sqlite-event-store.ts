@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import {
   DuplicateIdempotencyKeyError,
@@ -12,6 +11,7 @@ import {
   type SubscribeOptions,
 } from '../event-store.js';
 import { chainHash, GENESIS_HASH, type HashedContent } from '../hash-chain.js';
+import { LogTail, type Follower } from './log-tail.js';
 import { createOwnerOnly } from './owner-only-file.js';
 
 /** Bumped with every change to the schema below; a file from a newer release is refused. */
@@ -41,10 +41,12 @@ const SCHEMA = `
   CREATE INDEX events_idempotency_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
 `;
 
-/** Events per readAll page while a subscription catches up. */
+/** Events per page while a subscription catches up, and per read of the shared tail. */
 const SUBSCRIBE_PAGE_SIZE = 500;
-/** How often a live subscription looks for events committed by other processes. */
+/** How often the live subscriptions' tail looks for events committed by other processes. */
 const POLL_INTERVAL_MS = 200;
+
+const everything = () => true;
 
 interface StreamHead {
   version: number;
@@ -98,8 +100,11 @@ export class SqliteEventStore implements EventStore {
   private flushes = 0;
   private appends = 0;
   private eventsRead = 0;
-  /** Wakes live subscriptions when a flush commits (or the store closes). */
-  private readonly commits = new EventEmitter().setMaxListeners(0);
+  private subscriptionReads = 0;
+  /** Reads the new events once per commit for every live subscription. */
+  private readonly tail: LogTail;
+  /** PRAGMA data_version as last seen: it changes when another connection commits. */
+  private dataVersion: number;
 
   private readonly insertEvent: Database.Statement;
   private readonly selectHead: Database.Statement<[string], StreamHead>;
@@ -164,15 +169,34 @@ export class SqliteEventStore implements EventStore {
     this.writeEvents = db.transaction((streamId: string, events: NewEvent[], head: StreamHead) =>
       this.insertEvents(streamId, events, head),
     );
+    this.dataVersion = this.readDataVersion();
+    this.tail = new LogTail(
+      (after, limit) => this.readForSubscriptions(after, limit),
+      () => this.committedElsewhere(),
+      { pageSize: SUBSCRIBE_PAGE_SIZE, queueLimit: SUBSCRIBE_PAGE_SIZE, pollIntervalMs: POLL_INTERVAL_MS },
+    );
   }
 
   /**
-   * Committed flushes and the appends they carried (average batch = appends / flushes), and the
-   * events the reads returned (what they held in memory at once is at most their limit), for tests
-   * and benchmarks.
+   * For tests and benchmarks: committed flushes and the appends they carried (average batch =
+   * appends / flushes); the events the reads returned (what they held in memory at once is at most
+   * their limit); the reads of the log made for subscriptions (their catch-up pages and the shared
+   * tail's reads), and the subscriptions live on the tail.
    */
-  get stats(): { readonly flushes: number; readonly appends: number; readonly eventsRead: number } {
-    return { flushes: this.flushes, appends: this.appends, eventsRead: this.eventsRead };
+  get stats(): {
+    readonly flushes: number;
+    readonly appends: number;
+    readonly eventsRead: number;
+    readonly subscriptionReads: number;
+    readonly liveSubscriptions: number;
+  } {
+    return {
+      flushes: this.flushes,
+      appends: this.appends,
+      eventsRead: this.eventsRead,
+      subscriptionReads: this.subscriptionReads,
+      liveSubscriptions: this.tail.size,
+    };
   }
 
   /**
@@ -211,26 +235,34 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Pages through the log until caught up, then waits for the next commit of this store (or
-   * a poll, for other processes) and goes on from the last event yielded. Ends when the
-   * signal aborts, the consumer stops iterating, or the store is closed.
+   * Pages through the log on its own until caught up, then joins the shared tail (see LogTail),
+   * which hands it the events of every later commit of this store (or, polled, of other
+   * processes) that `filter` accepts. Ends when the signal aborts, the consumer stops iterating,
+   * or the store is closed.
    */
   async *subscribe(
     afterPosition: bigint | null,
     options: SubscribeOptions = {},
   ): AsyncGenerator<StoredEvent, void, undefined> {
-    const { signal } = options;
-    let position = afterPosition;
+    const { signal, filter: wanted = everything } = options;
+    let position = afterPosition ?? 0n;
     while (this.db.open && !signal?.aborted) {
-      // Read the counter before the page: a commit after the read then ends the wait at once.
-      const flushesBeforeRead = this.flushes;
-      const page = await this.readAll(position, SUBSCRIBE_PAGE_SIZE);
-      for (const event of page) {
-        if (signal?.aborted) return;
-        position = event.globalPosition;
-        yield event;
+      const page = this.readForSubscriptions(position, SUBSCRIBE_PAGE_SIZE);
+      // A short page is the end of the log: join the tail at once, before anything can commit.
+      const follower =
+        page.length < SUBSCRIBE_PAGE_SIZE
+          ? this.tail.join(page.at(-1)?.globalPosition ?? position, wanted)
+          : null;
+      try {
+        for (const event of page) {
+          if (signal?.aborted) return;
+          position = event.globalPosition;
+          if (wanted(event)) yield event;
+        }
+        if (follower) position = yield* this.follow(follower, signal);
+      } finally {
+        if (follower) this.tail.leave(follower);
       }
-      if (page.length < SUBSCRIBE_PAGE_SIZE) await this.nextCommit(flushesBeforeRead, signal);
     }
   }
 
@@ -264,8 +296,8 @@ export class SqliteEventStore implements EventStore {
     this.closing = true;
     await this.pendingFlush;
     if (!this.db.open) return;
+    this.tail.close();
     this.db.close();
-    this.commits.emit('commit');
   }
 
   private flush(): void {
@@ -284,7 +316,7 @@ export class SqliteEventStore implements EventStore {
     }
     this.flushes += 1;
     this.appends += batch.length;
-    this.commits.emit('commit');
+    this.tail.committed();
     outcomes.forEach((outcome, i) => {
       if ('result' in outcome) batch[i].resolve(outcome.result);
       else batch[i].reject(outcome.error);
@@ -367,20 +399,48 @@ export class SqliteEventStore implements EventStore {
     return this.selectHead.get(streamId) ?? { version: 0, hash: GENESIS_HASH };
   }
 
-  /** Resolves at the next commit after `flushesSeen`, on abort or close, or after a poll interval. */
-  private nextCommit(flushesSeen: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.flushes !== flushesSeen) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.commits.off('commit', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, POLL_INTERVAL_MS);
-      this.commits.on('commit', done);
-      signal?.addEventListener('abort', done);
-    });
+  /**
+   * What the tail hands `follower`, until it is let go; then the position to read on from. Ends
+   * early when the signal aborts or the store closes.
+   */
+  private async *follow(
+    follower: Follower,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<StoredEvent, bigint> {
+    for (;;) {
+      if (signal?.aborted) return follower.position;
+      const event = follower.queue.shift();
+      if (event) {
+        yield event;
+        continue;
+      }
+      if (follower.detached) return follower.position;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          follower.wake = null;
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        follower.wake = wake;
+        signal?.addEventListener('abort', wake);
+      });
+    }
+  }
+
+  private readForSubscriptions(after: bigint, limit: number): StoredEvent[] {
+    this.subscriptionReads += 1;
+    return this.counted(this.selectAll(after, limit));
+  }
+
+  private readDataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Whether another connection to the file committed since the last call (cheap: no read of the log). */
+  private committedElsewhere(): boolean {
+    const seen = this.dataVersion;
+    this.dataVersion = this.readDataVersion();
+    return this.dataVersion !== seen;
   }
 }
 

@@ -303,6 +303,35 @@ export function describeEventStoreContract(
         expect(events.map((event) => event.eventId)).toEqual(log.map((event) => event.eventId));
       });
 
+      test('a filtered subscription yields only the events its filter accepts, catching up and live', async () => {
+        const start = await store.headPosition();
+        const [wanted, other] = [newStreamId(), newStreamId()];
+        const expected: string[] = [];
+        for (let n = 0; n < 3; n++) {
+          const event = newEvent();
+          await store.appendToStream(wanted, [event], 'any');
+          await store.appendToStream(other, [newEvent()], 'any');
+          expected.push(event.eventId);
+        }
+        const abort = new AbortController();
+        const received = collect(
+          store.subscribe(start, { signal: abort.signal, filter: (event) => event.streamId === wanted }),
+          [wanted, other],
+          6,
+        );
+        for (let n = 0; n < 3; n++) {
+          const event = newEvent();
+          await store.appendToStream(other, [newEvent()], 'any');
+          await store.appendToStream(wanted, [event], 'any');
+          expected.push(event.eventId);
+        }
+
+        const events = await withTimeout(received, 15_000, abort);
+
+        expect(events.map((event) => event.eventId)).toEqual(expected);
+        abort.abort();
+      });
+
       test('a subscription ends when its signal aborts, even while waiting for events', async () => {
         const streamId = newStreamId();
         const abort = new AbortController();
