@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { MAX_REQUEST_BYTES } from '../apps/api/graphql/query-limits.js';
 import { EVENT_STORE } from '../libs/event-store/index.js';
 import type { SqliteEventStore } from '../libs/event-store/sqlite/sqlite-event-store.js';
 import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
@@ -415,5 +416,42 @@ describe('the event feed and subscriptions', () => {
       expect(stranger.closeCode()).toBe(4403);
       expect(stranger.received).toEqual([]);
     }
+  });
+
+  test('a graphql-ws message over 1 MiB, as an HTTP body, closes its socket with 1009 before it is read', async () => {
+    /** Sends a connection_init of exactly `bytes` bytes, with a valid key: acknowledged, or closed with a code. */
+    const init = async (bytes: number) => {
+      const socket = new WebSocket(`${server.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+      await new Promise((resolve) => socket.once('open', resolve));
+      const message = (padding: string) =>
+        JSON.stringify({
+          type: 'connection_init',
+          payload: { authorization: `Bearer ${KEYS.auditor}`, padding },
+        });
+      socket.send(message('x'.repeat(bytes - message('').length)));
+      return new Promise<string | number>((resolve) => {
+        socket.once('message', (data) => {
+          resolve(JSON.parse(String(data)).type);
+          socket.close();
+        });
+        socket.once('close', (code) => resolve(code));
+      });
+    };
+
+    // A client's fault, not the server's: no stack trace on the console (graphql-ws prints one).
+    const consoleErrors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await init(MAX_REQUEST_BYTES)).toBe('connection_ack');
+      expect(await init(MAX_REQUEST_BYTES + 1)).toBe(1009);
+      expect(consoleErrors).not.toHaveBeenCalled();
+    } finally {
+      consoleErrors.mockRestore();
+    }
+  });
+
+  test('a WebSocket anywhere but /graphql is answered 404', async () => {
+    const elsewhere = new WebSocket(`${server.url.replace('http', 'ws')}/elsewhere`, 'graphql-transport-ws');
+    const error = await new Promise<Error>((resolve) => elsewhere.once('error', resolve));
+    expect(error.message).toBe('Unexpected server response: 404');
   });
 });

@@ -14,6 +14,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { GraphQLErrorsFilter } from './graphql/graphql-errors.filter.js';
 import { graphqlOptions } from './graphql/graphql-options.js';
+import { SubscriptionServer } from './graphql/subscription-server.js';
 import { LEDGER_CONFIG, type LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
 import { FeedModule } from './feed/feed.module.js';
@@ -94,7 +95,7 @@ export class AppModule {
         WebhooksModule,
         NotificationsModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: GraphQLErrorsFilter }],
+      providers: [{ provide: APP_FILTER, useClass: GraphQLErrorsFilter }, SubscriptionServer],
     };
   }
 }

@@ -7,10 +7,8 @@ import { Logger } from 'nestjs-pino';
 import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
 import { AppModule } from './app.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
+import { MAX_REQUEST_BYTES } from './graphql/query-limits.js';
 import { VALIDATION_OPTIONS } from './graphql/validation.js';
-
-/** The largest request body; bigger ones get 413 before any parsing. Inputs have far smaller maxima. */
-const BODY_LIMIT = '1mb';
 
 /**
  * What a browser page on an allowed origin may send: the bearer key, JSON bodies, read-your-writes,
@@ -85,7 +83,7 @@ async function createAppHolding(config: LedgerConfig, lock: DataDirLock): Promis
   app.disable('x-powered-by');
   app.use(securityHeaders);
   if (config.corsOrigins) app.enableCors(corsOptions(config.corsOrigins));
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.useBodyParser('json', { limit: MAX_REQUEST_BYTES });
   app.useGlobalPipes(new ValidationPipe(VALIDATION_OPTIONS));
   return app;
 }

@@ -15,6 +15,11 @@ import {
 } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 
+/**
+ * The largest request: an HTTP body, or a graphql-ws message. Bigger ones are refused before any
+ * parsing (413; a socket is closed with 1009). Inputs have far smaller maxima.
+ */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Deeper than this, a query is an attack or a mistake: our schema needs far fewer levels. */
 export const MAX_DEPTH = 10;
 /** Roughly: fields resolved. A page of 100 incidents with every scalar field and their events fits. */
