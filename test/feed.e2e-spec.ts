@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { MAX_REQUEST_BYTES } from '../apps/api/graphql/query-limits.js';
+import { SubscriptionServer } from '../apps/api/graphql/subscription-server.js';
 import { EVENT_STORE } from '../libs/event-store/index.js';
 import type { SqliteEventStore } from '../libs/event-store/sqlite/sqlite-event-store.js';
 import { declareIncident, KEYS, LedgerServer, mutation } from './support/ledger-server.js';
@@ -453,5 +454,112 @@ describe('the event feed and subscriptions', () => {
     const elsewhere = new WebSocket(`${server.url.replace('http', 'ws')}/elsewhere`, 'graphql-transport-ws');
     const error = await new Promise<Error>((resolve) => elsewhere.once('error', resolve));
     expect(error.message).toBe('Unexpected server response: 404');
+  });
+});
+
+describe('subscription limits', () => {
+  let server: LedgerServer;
+  let subscriptions: SubscriptionServer;
+  beforeAll(async () => {
+    server = await LedgerServer.start({
+      env: { LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2', LEDGER_MAX_SUBSCRIPTIONS: '3' },
+    });
+    subscriptions = server.app.get(SubscriptionServer);
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  const IDLE = 'subscription { events(types: ["IncidentClosed"]) { type } }';
+  const ALL = 'subscription { events(streamPrefix: "incident-") { type streamId } }';
+  const OVERDUE = 'subscription { updateOverdue { incidentId } }';
+  type Socket = ReturnType<typeof connect>;
+  /** Follows `query`, which must be accepted: `running` subscriptions then run on the server. */
+  const accepted = async (socket: Socket, query: string, running: number) => {
+    const followed = socket.follow(query);
+    await eventually(
+      () => followed.failure !== undefined || subscriptions.subscriptions === running,
+      `${running} subscriptions running`,
+    );
+    expect(followed.failure).toBeUndefined();
+    return followed;
+  };
+  /** Follows `query`, which must be refused; its errors. */
+  const refused = async (socket: Socket, query: string) => {
+    const followed = socket.follow(query);
+    await eventually(() => followed.failure !== undefined, 'the refusal');
+    return followed.failure;
+  };
+  /** Until `running` subscriptions run on the server: the others have ended. */
+  const released = (running: number) =>
+    eventually(() => subscriptions.subscriptions === running, `only ${running} running`);
+
+  test('a connection holds at most LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION: one more is refused TOO_MANY_SUBSCRIPTIONS, the socket and the others carry on', async () => {
+    const socket = connect(server);
+    const all = await accepted(socket, ALL, 1);
+    const idle = await accepted(socket, IDLE, 2);
+
+    expect(await refused(socket, IDLE)).toMatchObject([
+      {
+        message: expect.stringContaining('This connection already has 2 subscriptions'),
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', scope: 'CONNECTION', limit: 2 },
+      },
+    ]);
+    const { id } = await declareIncident(server);
+    await eventually(() => all.received.length === 1, 'the others still delivering');
+    expect(all.received).toEqual([{ events: { type: 'IncidentDeclared', streamId: `incident-${id}` } }]);
+    expect(socket.closeCode()).toBeUndefined();
+
+    // The client completes one: its place is free at once, on that same socket.
+    idle.unsubscribe();
+    await released(1);
+    await accepted(socket, IDLE, 2);
+    socket.close();
+    await released(0);
+  });
+
+  test('the server runs at most LEDGER_MAX_SUBSCRIPTIONS over every connection; one that ends frees its place, however it ends', async () => {
+    const first = connect(server);
+    const second = connect(server, KEYS.responder);
+    // Idle ones: none ends by itself, so only the client's leaving can free their places.
+    await accepted(first, IDLE, 1);
+    await accepted(first, IDLE, 2);
+    const overdue = await accepted(second, OVERDUE, 3);
+
+    expect(await refused(second, IDLE)).toMatchObject([
+      { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', scope: 'SERVER', limit: 3 } },
+    ]);
+
+    // Completed by its client…
+    overdue.unsubscribe();
+    await released(2);
+    const incident = second.follow(`subscription($id: ID!) { incidentEvents(incidentId: $id) { type } }`, {
+      id: (await declareIncident(server)).id,
+    });
+    await eventually(() => incident.received.length === 1, "the incident's history");
+    expect(subscriptions.subscriptions).toBe(3);
+
+    // …or its socket closed.
+    first.close();
+    await released(1);
+    await accepted(second, IDLE, 2);
+    second.close();
+    await released(0);
+  });
+
+  test('a subscription refused before it runs holds no place', async () => {
+    const communicator = connect(server, KEYS.communicator);
+    const auditor = connect(server);
+    // Refused by their resolvers (FORBIDDEN, BAD_USER_INPUT): neither is counted.
+    expect(await refused(communicator, IDLE)).toMatchObject([{ extensions: { code: 'FORBIDDEN' } }]);
+    expect(await refused(auditor, 'subscription { events(types: ["Nope"]) { type } }')).toMatchObject([
+      { extensions: { code: 'BAD_USER_INPUT' } },
+    ]);
+    expect(subscriptions.subscriptions).toBe(0);
+    await accepted(auditor, OVERDUE, 1);
+    await accepted(auditor, OVERDUE, 2);
+    communicator.close();
+    auditor.close();
+    await released(0);
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GraphQLError } from 'graphql';
 import { ProjectionRunner, type OverdueUpdate } from '../../../libs/read-models/index.js';
+import { interruptible, wakeOrAbort, type Interruptible } from '../graphql/interruptible.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 
 /** How many announcements a subscriber may fall behind before it is cut off. */
@@ -39,8 +40,15 @@ export class OverdueUpdatesWatcher implements OnApplicationBootstrap, OnApplicat
     if (this.timer !== null) clearTimeout(this.timer);
   }
 
-  /** The announcements from now on; ends with SUBSCRIBER_TOO_SLOW when the subscriber falls too far behind. */
-  async *follow(limit = OVERDUE_BUFFER_LIMIT): AsyncGenerator<OverdueUpdate> {
+  /**
+   * The announcements from now on; ends with SUBSCRIBER_TOO_SLOW when the subscriber falls too far
+   * behind, and at once when it leaves (see `interruptible`), though none may come for days.
+   */
+  follow(limit = OVERDUE_BUFFER_LIMIT): Interruptible<OverdueUpdate> {
+    return interruptible((stop) => this.announcements(limit, stop));
+  }
+
+  private async *announcements(limit: number, stop: AbortSignal): AsyncGenerator<OverdueUpdate> {
     const queue: OverdueUpdate[] = [];
     let overflowed = false;
     let wake: (() => void) | null = null;
@@ -52,7 +60,7 @@ export class OverdueUpdatesWatcher implements OnApplicationBootstrap, OnApplicat
     };
     this.listeners.add(listener);
     try {
-      for (;;) {
+      while (!stop.aborted) {
         const next = queue.shift();
         if (next !== undefined) {
           yield next;
@@ -65,7 +73,7 @@ export class OverdueUpdatesWatcher implements OnApplicationBootstrap, OnApplicat
             { extensions: { code: 'SUBSCRIBER_TOO_SLOW' } },
           );
         }
-        await new Promise<void>((resolve) => (wake = resolve));
+        await wakeOrAbort(stop, (resolve) => (wake = resolve));
       }
     } finally {
       this.listeners.delete(listener);

@@ -69,6 +69,40 @@ describe('delivery and notification settings', () => {
   });
 });
 
+describe('subscription limits', () => {
+  it('default to 100 per connection and 1,000 on the server', () => {
+    expect(loadConfig({}).subscriptionLimits).toEqual({ perConnection: 100, serverWide: 1_000 });
+  });
+
+  it('read LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION and LEDGER_MAX_SUBSCRIPTIONS', () => {
+    const config = loadConfig({
+      LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
+      LEDGER_MAX_SUBSCRIPTIONS: '20000',
+    });
+    expect(config.subscriptionLimits).toEqual({ perConnection: 5, serverWide: 20_000 });
+    // The default per connection is never above the server's own limit.
+    expect(loadConfig({ LEDGER_MAX_SUBSCRIPTIONS: '50' }).subscriptionLimits).toEqual({
+      perConnection: 50,
+      serverWide: 50,
+    });
+  });
+
+  it.each([
+    [{ LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }, 'LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION'],
+    [{ LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION: 'lots' }, 'LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION'],
+    [{ LEDGER_MAX_SUBSCRIPTIONS: '-1' }, 'LEDGER_MAX_SUBSCRIPTIONS'],
+    [{ LEDGER_MAX_SUBSCRIPTIONS: '1e6' }, 'LEDGER_MAX_SUBSCRIPTIONS'],
+    // A connection could never reach its own limit: a mistake, not a setting.
+    [
+      { LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION: '100', LEDGER_MAX_SUBSCRIPTIONS: '50' },
+      'LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION (100) must not be more than LEDGER_MAX_SUBSCRIPTIONS (50)',
+    ],
+  ])('refuse %j, naming %s', (env, setting) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(setting);
+  });
+});
+
 describe('LEDGER_CORS_ORIGINS', () => {
   it('is off by default: no CORS headers, same-origin pages only', () => {
     expect(loadConfig({}).corsOrigins).toBeNull();

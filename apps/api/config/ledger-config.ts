@@ -34,6 +34,13 @@ export interface LedgerConfig {
    * `https://status.example.com`; null sends no CORS headers (same-origin pages only).
    */
   corsOrigins: '*' | string[] | null;
+  /** How many subscriptions (graphql-ws) may run at once: on one connection, and on the whole server. */
+  subscriptionLimits: SubscriptionLimitsConfig;
+}
+
+export interface SubscriptionLimitsConfig {
+  perConnection: number;
+  serverWide: number;
 }
 
 export interface SmtpConfig {
@@ -78,7 +85,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     smtp: parseSmtp(env),
     notificationWebhook: parseNotificationWebhook(env),
     corsOrigins: parseCorsOrigins(env.LEDGER_CORS_ORIGINS),
+    subscriptionLimits: parseSubscriptionLimits(env),
   };
+}
+
+/**
+ * Each subscription may hold up to 1,500 events in memory (its read-ahead and a page of the log):
+ * the server-wide limit bounds that memory; the one per connection, what one client may take of it.
+ */
+function parseSubscriptionLimits(env: NodeJS.ProcessEnv): SubscriptionLimitsConfig {
+  const serverWide = parseInteger(env, 'LEDGER_MAX_SUBSCRIPTIONS', 1_000, 1, 1_000_000);
+  // The default never exceeds a lower server-wide limit; a setting that does is a mistake.
+  const perConnection = parseInteger(
+    env,
+    'LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    Math.min(100, serverWide),
+    1,
+    1_000_000,
+  );
+  if (perConnection > serverWide) {
+    throw new ConfigError(
+      'LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+      `(${perConnection}) must not be more than LEDGER_MAX_SUBSCRIPTIONS (${serverWide})`,
+    );
+  }
+  return { perConnection, serverWide };
 }
 
 function parseDeliveryPolicy(env: NodeJS.ProcessEnv): DeliveryPolicy {

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import {
@@ -21,10 +27,12 @@ import {
   type AuthenticatedRequest,
   type SubscriptionContext,
 } from '../auth/auth.guard.js';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import type { LedgerContext } from './context.js';
 import { formatGraphQLError } from './errors.js';
 import { GRAPHQL_PATH } from './graphql-options.js';
 import { depthLimitRule, MAX_DEPTH, MAX_REQUEST_BYTES, subscriptionRefusal } from './query-limits.js';
+import { SubscriptionLimits } from './subscription-limits.js';
 
 type ConnectionParams = Record<string, unknown> | undefined;
 /** What graphql-ws's ws adapter gives each connection, and the principal its key authenticated. */
@@ -62,7 +70,8 @@ const formatErrors = (errors: readonly GraphQLError[]) =>
  * 100 MiB, and passes no option to change it, so that any client, before its key is checked,
  * could make the server buffer and parse that much per socket. Here a message is at most
  * MAX_REQUEST_BYTES, as an HTTP request's body is: a longer one closes its socket with 1009
- * (Message Too Big) as its first bytes arrive, before it is buffered or parsed.
+ * (Message Too Big) as its first bytes arrive, before it is buffered or parsed. It also holds the
+ * subscriptions to LEDGER_MAX_SUBSCRIPTIONS_PER_CONNECTION and LEDGER_MAX_SUBSCRIPTIONS.
  */
 @Injectable()
 export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -72,16 +81,28 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
     WebSocket: ClientWebSocket,
   });
   private graphqlWs: Disposable | null = null;
+  private readonly limits: SubscriptionLimits;
 
   constructor(
     private readonly http: HttpAdapterHost,
     private readonly schemaHost: GraphQLSchemaHost,
     private readonly keys: ApiKeyRing,
-  ) {}
+    @Inject(LEDGER_CONFIG) config: LedgerConfig,
+  ) {
+    this.limits = new SubscriptionLimits(config.subscriptionLimits);
+  }
+
+  /** Subscriptions running, on every connection. */
+  get subscriptions(): number {
+    return this.limits.running;
+  }
 
   /** After every module's init, so the schema is built; before the server listens. */
   onApplicationBootstrap(): void {
-    this.graphqlWs = useServer(graphqlWsOptions(this.keys, this.schemaHost.schema), this.sockets);
+    this.graphqlWs = useServer(
+      graphqlWsOptions(this.keys, this.schemaHost.schema, this.limits),
+      this.sockets,
+    );
     this.http.httpAdapter.getHttpServer().on('upgrade', this.upgrade);
   }
 
@@ -103,7 +124,11 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
 }
 
 /** graphql-ws's options: a subscription is authenticated, limited and answered with codes as a query is. */
-function graphqlWsOptions(keys: ApiKeyRing, schema: GraphQLSchema): ServerOptions<ConnectionParams, Extra> {
+function graphqlWsOptions(
+  keys: ApiKeyRing,
+  schema: GraphQLSchema,
+  limits: SubscriptionLimits,
+): ServerOptions<ConnectionParams, Extra> {
   return {
     schema,
     // Its socket was authenticated once, in connection_init.
@@ -146,6 +171,17 @@ function graphqlWsOptions(keys: ApiKeyRing, schema: GraphQLSchema): ServerOption
       const refusal = subscriptionRefusal(document);
       return refusal ? [refusal] : [];
     },
+    // A stream, once its resolver accepted it, is counted against the limits: over one, it is
+    // refused as a stream that fails at once (a graphql-ws error message, the socket left open).
+    onOperation: (context, _id, payload, _args, result) => {
+      if (!isAsyncIterable(result)) return undefined;
+      const refusal = limits.admit(context, payload);
+      if (!refusal) return undefined;
+      void result.return?.(undefined).catch(() => undefined);
+      return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal) }) };
+    },
+    onComplete: (context, _id, payload) => limits.release(context, payload),
+    onClose: (context) => limits.releaseAll(context),
     // What the schema rejects comes from graphql-ws without a code. What a subscription's stream
     // threw arrives wrapped, without the path by which the formatting finds its cause: given here.
     onError: (_context, _id, _payload, errors) =>
@@ -160,6 +196,10 @@ function graphqlWsOptions(keys: ApiKeyRing, schema: GraphQLSchema): ServerOption
     onNext: (_context, _id, _payload, _args, result) =>
       result.errors && { ...result, errors: formatErrors(result.errors) },
   };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncGenerator<unknown> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
