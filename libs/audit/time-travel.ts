@@ -51,7 +51,8 @@ export function recordExtrasOf(
   return { lastUpdatedAt: latest.occurredAt, customerUpdateCount, mitigatedOrResolvedAt };
 }
 
-function eventsAsOf(events: StoredEvent[], asOf: AsOf): StoredEvent[] {
+/** The events of the stream that count at `asOf` (see AsOf), in stream order; RangeError as above. */
+export function eventsAsOf(events: StoredEvent[], asOf: AsOf): StoredEvent[] {
   if ('version' in asOf) {
     if (!Number.isInteger(asOf.version) || asOf.version < 0 || asOf.version > events.length) {
       throw new RangeError(`Version ${asOf.version} is not between 0 and ${events.length}`);

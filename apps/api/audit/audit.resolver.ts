@@ -1,13 +1,15 @@
-import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import {
   diffIncidentStates,
+  eventsAsOf,
   incidentAsOf,
   recordExtrasOf,
   verifyStreamEvents,
+  type AsOf,
 } from '../../../libs/audit/index.js';
 import { INTERNAL_READERS, Roles } from '../auth/roles.decorator.js';
-import { requireConsistency, type LedgerContext } from '../graphql/context.js';
 import { BadUserInputError, NotFoundError } from '../graphql/errors.js';
+import { AsOfClockEnum, type AsOfClock } from '../graphql/enums.js';
 import { DateTime } from '../graphql/scalars.js';
 import { uuidPipe } from '../graphql/uuid.pipe.js';
 import { IncidentStreams } from '../incidents/incident-streams.js';
@@ -17,10 +19,7 @@ import { IntegrityReport, StateChange } from './audit.types.js';
 
 const idArg = ['id', { type: () => ID }, uuidPipe('id')] as const;
 
-/**
- * For auditors: everything here is read from the event store itself (the `events` of an
- * incidentAsOf come from the read models, once they have caught up with it).
- */
+/** For auditors: everything here is read from the event store itself. */
 @Resolver()
 export class AuditResolver {
   constructor(private readonly streams: IncidentStreams) {}
@@ -35,28 +34,35 @@ export class AuditResolver {
   @Query(() => Incident, {
     nullable: true,
     description:
-      'The incident as the ledger showed it at an instant (events recorded up to `at`) or after its first `version` events; null before it existed.',
+      'The incident from the events that count: its first `version` ones; or, at an instant, those recorded by `at` (`by: RECORDED_AT`, the default: what the ledger said then) or those that occurred by `at` (`by: OCCURRED_AT`: what we now know had happened by then, entries made after the fact included; `version` then counts those events). Null before it existed. Its `events` are those, as stored.',
   })
   async incidentAsOf(
-    @Context() context: LedgerContext,
     @Args(...idArg) id: string,
     @Args('at', { type: () => DateTime, nullable: true }) at: Date | null,
     @Args('version', { type: () => Int, nullable: true }) version: number | null,
+    @Args('by', { type: () => AsOfClockEnum, nullable: true }) by: AsOfClock | null,
   ): Promise<Incident | null> {
     if ((at == null) === (version == null))
       throw new BadUserInputError('Give exactly one of `at` and `version`');
+    if (by != null && at == null) throw new BadUserInputError('`by` goes with `at`');
     const events = await this.history(id);
     if (version != null && (version < 0 || version > events.length)) {
       throw new BadUserInputError(`version must be from 0 to ${events.length}`);
     }
-    const state = incidentAsOf(events, version != null ? { version } : { at: at!.toISOString() });
+    const asOf: AsOf =
+      version != null
+        ? { version }
+        : { at: at!.toISOString(), by: by === 'OCCURRED_AT' ? 'occurredAt' : 'recordedAt' };
+    const counted = eventsAsOf(events, asOf);
+    const state = incidentAsOf(counted, { version: counted.length });
     if (!state.exists) return null;
-    const last = events[state.version - 1];
-    // Its `events` field reads the read models: they must have the events it shows.
-    requireConsistency(context, last.globalPosition);
-    const asOfInstant = at?.toISOString() ?? last.recordedAt;
-    // The events counted are the stream's first `state.version`.
-    return toIncidentView({ ...state, ...recordExtrasOf(events.slice(0, state.version)) }, asOfInstant);
+    const asOfInstant = at?.toISOString() ?? counted.at(-1)!.recordedAt;
+    const view = toIncidentView({ ...state, ...recordExtrasOf(counted) }, asOfInstant);
+    return {
+      ...view,
+      storedEvents: counted,
+      rootCauses: view.rootCauses.map((rootCause) => ({ ...rootCause, storedEvents: counted })),
+    };
   }
 
   @Roles(...INTERNAL_READERS)

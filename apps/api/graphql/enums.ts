@@ -66,3 +66,6 @@ export const MaintenanceStatusEnum = enumOf('MaintenanceStatus', [
   'CANCELLED',
 ]);
 export const MetricsGroupByEnum = enumOf('MetricsGroupBy', ['NONE', 'SEVERITY', 'SERVICE', 'MONTH']);
+/** Which of an event's times `incidentAsOf(at)` goes by. */
+export const AsOfClockEnum = enumOf('AsOfClock', ['RECORDED_AT', 'OCCURRED_AT']);
+export type AsOfClock = keyof typeof AsOfClockEnum;

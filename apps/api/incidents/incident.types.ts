@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
+import type { StoredEvent } from '../../../libs/event-store/index.js';
 import { DateTime, JSONScalar } from '../graphql/scalars.js';
 import type { IncidentRole, IncidentStatus, ServiceImpact, Severity } from '../../../libs/domain/index.js';
 import { IncidentRoleEnum, IncidentStatusEnum, ServiceImpactEnum, SeverityEnum } from '../graphql/enums.js';
@@ -129,6 +130,11 @@ export class Incident {
   communicationPolicyVersion!: number;
   @Field(() => Int, { description: 'The compensation policy version its grants are judged by.' })
   compensationPolicyVersion!: number;
+  /**
+   * The events this view was folded from, as the event store holds them (incidentAsOf): then its
+   * `events` and its root causes' histories are these, not the read models' copies.
+   */
+  storedEvents?: readonly StoredEvent[];
 }
 
 @ObjectType()

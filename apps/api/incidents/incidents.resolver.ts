@@ -54,21 +54,22 @@ export class IncidentsResolver {
   })
   async events(@Parent() incident: Incident, @Context() context: LedgerContext): Promise<IncidentEvent[]> {
     const internal = hasRoles(context.req.principal!, INTERNAL_READERS);
-    const events = await this.reads.eventsOf(context, incident.id);
-    return (
-      events
-        // An incident as of an earlier version (incidentAsOf) shows only the events up to it.
-        .filter((event) => event.streamVersion <= incident.version)
-        .filter((event) => internal || visibilityOf(event) === 'PUBLIC')
-        .map((event) =>
-          toEventView(
-            internal
-              ? event
-              : // The request's fingerprint hashes its whole input, the withheld part included.
-                { ...event, data: publicData(event.type, event.data), requestFingerprint: null },
-          ),
-        )
-    );
+    const events =
+      incident.storedEvents ??
+      // The read models may already hold events newer than the record they answered with.
+      (await this.reads.eventsOf(context, incident.id)).filter(
+        (event) => event.streamVersion <= incident.version,
+      );
+    return events
+      .filter((event) => internal || visibilityOf(event) === 'PUBLIC')
+      .map((event) =>
+        toEventView(
+          internal
+            ? event
+            : // The request's fingerprint hashes its whole input, the withheld part included.
+              { ...event, data: publicData(event.type, event.data), requestFingerprint: null },
+        ),
+      );
   }
 
   @Mutation(() => IncidentPayload)

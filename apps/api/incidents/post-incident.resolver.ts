@@ -257,7 +257,7 @@ function internalOr<T>(context: LedgerContext, value: T, withheld: T): T {
   return hasRoles(context.req.principal!, INTERNAL_READERS) ? value : withheld;
 }
 
-/** A root cause's versions, from the incident's events (up to the version the incident is shown at). */
+/** A root cause's versions, from the incident's events (those the incident is shown with). */
 @Resolver(() => RootCause)
 export class RootCauseResolver {
   constructor(private readonly reads: ConsistentReads) {}
@@ -269,6 +269,11 @@ export class RootCauseResolver {
     @Parent() rootCause: RootCause,
     @Context() context: LedgerContext,
   ): Promise<RootCauseRevision[]> {
-    return toRootCauseRevisions(rootCause, await this.reads.eventsOf(context, rootCause.incidentId));
+    const events =
+      rootCause.storedEvents ??
+      (await this.reads.eventsOf(context, rootCause.incidentId)).filter(
+        (event) => event.streamVersion <= rootCause.incidentVersion,
+      );
+    return toRootCauseRevisions(rootCause, events);
   }
 }

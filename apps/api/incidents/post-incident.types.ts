@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
+import type { StoredEvent } from '../../../libs/event-store/index.js';
 import type {
   Channel,
   PreventiveMeasureKind,
@@ -43,9 +44,11 @@ export class RootCause extends RootCauseAnalysis {
   @Field(() => DateTime, { nullable: true }) revisedAt!: string | null;
   @Field(() => String, { nullable: true, description: 'Why it was last revised.' })
   revisionReason!: string | null;
-  /** Where `history` finds the versions: the incident, as of the version this view shows. */
+  /** Where `history` finds the versions: the incident, as of the version this view shows… */
   incidentId!: string;
   incidentVersion!: number;
+  /** …or, for an incident folded from the event store's events (incidentAsOf), those events. */
+  storedEvents?: readonly StoredEvent[];
 }
 
 @ObjectType()

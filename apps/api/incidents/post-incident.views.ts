@@ -58,8 +58,7 @@ type RootCauseEvent = StoredEvent &
 
 const isVersionOf = (rootCause: RootCause, event: StoredEvent): event is RootCauseEvent =>
   (event.type === 'RootCauseIdentified' || event.type === 'RootCauseRevised') &&
-  event.data.rootCauseId === rootCause.rootCauseId &&
-  event.streamVersion <= rootCause.incidentVersion;
+  event.data.rootCauseId === rootCause.rootCauseId;
 
 /** Every version of the root cause in the incident's events, its identification first. */
 export function toRootCauseRevisions(
