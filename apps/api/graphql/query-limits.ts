@@ -147,25 +147,6 @@ function listEstimator(document: DocumentNode): ComplexityEstimator {
     }
     return sum;
   };
-  const pageEstimate = pageEstimator(fragments, itemCosts, itemCost);
-  return (options) => {
-    const { type, field } = options;
-    const work = WHOLE_READS.has(`${type.name}.${field.name}`)
-      ? WHOLE_READ_COST
-      : type.name === 'Mutation'
-        ? MUTATION_COST
-        : 0;
-    const estimate = pageEstimate(options);
-    if (work === 0) return estimate;
-    return work + (estimate ?? 1 + options.childComplexity);
-  };
-}
-
-function pageEstimator(
-  fragments: Map<string, FragmentDefinitionNode>,
-  itemCosts: Map<FieldNode, number>,
-  itemCost: (selectionSet: SelectionSetNode | undefined, name: string) => number,
-): ComplexityEstimator {
   return ({ type, field, node, args, childComplexity }) => {
     if (field.name === '__schema' || field.name === '__type') return INTROSPECTION_COST;
     if (isIntrospection(field.name)) return 1;
@@ -184,6 +165,23 @@ function pageEstimator(
   };
 }
 
+/**
+ * Adds to an estimate the work of the fields that do more than they select: WHOLE_READS and
+ * mutations. A field the estimator leaves to the next one gets its children's cost besides.
+ */
+function withWork(estimator: ComplexityEstimator): ComplexityEstimator {
+  return (options) => {
+    const { type, field, childComplexity } = options;
+    const work = WHOLE_READS.has(`${type.name}.${field.name}`)
+      ? WHOLE_READ_COST
+      : type.name === 'Mutation'
+        ? MUTATION_COST
+        : 0;
+    const estimate = estimator(options);
+    return work === 0 ? estimate : work + (estimate ?? 1 + childComplexity);
+  };
+}
+
 /** The estimated cost of an operation, as the complexity limit sees it. */
 export function queryComplexity(
   schema: GraphQLSchema,
@@ -196,7 +194,7 @@ export function queryComplexity(
     query: document,
     operationName,
     variables,
-    estimators: [listEstimator(document), simpleEstimator({ defaultComplexity: 1 })],
+    estimators: [withWork(listEstimator(document)), simpleEstimator({ defaultComplexity: 1 })],
   });
 }
 
