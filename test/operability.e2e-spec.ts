@@ -580,3 +580,26 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });
+
+describe('the app built in-process, as the end-to-end tests start it', () => {
+  test('an app that fails to start is closed: its data dir can be started on once the cause is gone', async () => {
+    const server = await LedgerServer.start();
+    await declareIncident(server);
+    const { dataDir } = server.config;
+    await server.stop();
+    const readModels = path.join(dataDir, 'read-models.db');
+    const handled = checkpointOf(readModels);
+    const moveCheckpoint = (position: string | null) => {
+      const db = new Database(readModels);
+      db.prepare('UPDATE checkpoint SET position = ?').run(position);
+      db.close();
+    };
+    moveCheckpoint('1000');
+    await expect(LedgerServer.start({ dataDir })).rejects.toThrow(
+      'has handled the event log up to position 1000',
+    );
+    moveCheckpoint(handled);
+    const restarted = await LedgerServer.start({ dataDir });
+    await restarted.destroy();
+  }, 30_000);
+});

@@ -44,7 +44,13 @@ export class LedgerServer {
       ...options.env,
     });
     const app = await createApp(config);
-    await app.listen(0, '127.0.0.1');
+    try {
+      await app.listen(0, '127.0.0.1');
+    } catch (error) {
+      // Its modules may have started (and it holds the data dir's lock): main.ts exits, a test goes on.
+      await app.close();
+      throw error;
+    }
     const { port } = app.getHttpServer().address() as { port: number };
     return new LedgerServer(app, `http://127.0.0.1:${port}`, config);
   }
