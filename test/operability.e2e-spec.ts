@@ -42,6 +42,65 @@ async function post(url: string, key: string, query: string, variables: Record<s
   return (await response.json()) as any;
 }
 
+const OPS_KEY = 'ops-admin-key-0123456789';
+const WEBHOOK_SECRET = 'whsec-operability-0123456789';
+const CHANNEL_SECRET = 'notify-operability-0123456789';
+const STATUS_MESSAGE = 'We are looking into it.';
+
+/**
+ * Starts a server process whose WEBHOOK channel posts to `channel`, registers a webhook of
+ * IncidentDeclared to `hooks`, declares an incident and posts a status update on WEBHOOK: one
+ * delivery for each dispatcher.
+ */
+async function deliverTo(hooks: WebhookReceiver, channel: WebhookReceiver, env: NodeJS.ProcessEnv = {}) {
+  const dataDir = tempDir();
+  const server = await startServerProcess({
+    LEDGER_DATA_DIR: dataDir,
+    LEDGER_API_KEYS: `ops:admin:${OPS_KEY}`,
+    LEDGER_NOTIFICATION_WEBHOOK_URL: channel.url,
+    LEDGER_NOTIFICATION_WEBHOOK_SECRET: CHANNEL_SECRET,
+    LEDGER_DELIVERY_BASE_DELAY_MS: '5',
+    LEDGER_DELIVERY_MAX_DELAY_MS: '20',
+    ...env,
+  });
+  const registered = await post(
+    server.url,
+    OPS_KEY,
+    'mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }',
+    { input: { url: hooks.url, secret: WEBHOOK_SECRET, eventTypes: ['IncidentDeclared'] } },
+  );
+  const declared = await post(
+    server.url,
+    OPS_KEY,
+    'mutation { declareIncident(input: { title: "Search is slow", severity: SEV3 }) { incident { id } } }',
+  );
+  const incidentId = declared.data.declareIncident.incident.id as string;
+  const posted = await post(
+    server.url,
+    OPS_KEY,
+    `mutation($input: PostStatusUpdateInput!) { postStatusUpdate(input: $input) { version } }`,
+    { input: { incidentId, status: 'INVESTIGATING', message: STATUS_MESSAGE, channels: ['WEBHOOK'] } },
+  );
+  expect(posted.errors).toBeUndefined();
+  /** Stops the server (a clean exit), removes its data dir, and returns what it logged. */
+  const stop = async () => {
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    return logLines(server);
+  };
+  return { server, stop, webhookId: registered.data.registerWebhook.webhook.id as string, incidentId };
+}
+
+/** The JSON lines a server process has logged so far. */
+function logLines(server: { output(): string }): Array<Record<string, unknown>> {
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 describe('health, request ids and configuration', () => {
   let server: LedgerServer;
   beforeAll(async () => {
@@ -461,61 +520,16 @@ describe('the built server, as `npm start` runs it', () => {
   });
 
   test('a failed delivery attempt is logged at warn as it fails, by the webhook and the notification dispatcher alike, without their secrets', async () => {
-    const dataDir = tempDir();
-    const key = 'ops-admin-key-0123456789';
-    const webhookSecret = 'whsec-operability-0123456789';
-    const channelSecret = 'notify-operability-0123456789';
     // Each receiver turns away the first request it gets, then accepts.
     const firstRefused = () => WebhookReceiver.start((_, all) => (all.length === 1 ? 503 : 200));
     const [hooks, channel] = await Promise.all([firstRefused(), firstRefused()]);
-    const server = await startServerProcess({
-      LEDGER_DATA_DIR: dataDir,
-      LEDGER_API_KEYS: `ops:admin:${key}`,
-      LEDGER_NOTIFICATION_WEBHOOK_URL: channel.url,
-      LEDGER_NOTIFICATION_WEBHOOK_SECRET: channelSecret,
-      LEDGER_DELIVERY_BASE_DELAY_MS: '5',
-      LEDGER_DELIVERY_MAX_DELAY_MS: '20',
-    });
-    const registered = await post(
-      server.url,
-      key,
-      'mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }',
-      { input: { url: hooks.url, secret: webhookSecret, eventTypes: ['IncidentDeclared'] } },
-    );
-    const webhookId = registered.data.registerWebhook.webhook.id as string;
-    const declared = await post(
-      server.url,
-      key,
-      'mutation { declareIncident(input: { title: "Search is slow", severity: SEV3 }) { incident { id } } }',
-    );
-    const incidentId = declared.data.declareIncident.incident.id as string;
-    const posted = await post(
-      server.url,
-      key,
-      `mutation($input: PostStatusUpdateInput!) { postStatusUpdate(input: $input) { version } }`,
-      {
-        input: {
-          incidentId,
-          status: 'INVESTIGATING',
-          message: 'We are looking into it.',
-          channels: ['WEBHOOK'],
-        },
-      },
-    );
-    expect(posted.errors).toBeUndefined();
+    const { server, stop, webhookId, incidentId } = await deliverTo(hooks, channel);
     await eventually(
       () => hooks.accepted().length === 1 && channel.accepted().length === 1,
       'both deliveries, each at its second attempt',
     );
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
+    const lines = await stop();
     await Promise.all([hooks.stop(), channel.stop()]);
-
-    const lines = server
-      .output()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
     // The two dispatchers follow the log each on its own: either may have logged first.
     const failedAttempts = lines
       .filter((line) => line.attempt !== undefined)
@@ -540,10 +554,42 @@ describe('the built server, as `npm start` runs it', () => {
         error: 'HTTP 503',
       }),
     ]);
-    for (const secret of [webhookSecret, channelSecret, 'We are looking into it.']) {
+    for (const secret of [WEBHOOK_SECRET, CHANNEL_SECRET, STATUS_MESSAGE]) {
       expect(server.output()).not.toContain(secret);
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a delivery given up is logged as an error, by the webhook and the notification dispatcher alike', async () => {
+    const refusing = () => WebhookReceiver.start(() => 503);
+    const [hooks, channel] = await Promise.all([refusing(), refusing()]);
+    const { server, stop, webhookId, incidentId } = await deliverTo(hooks, channel, {
+      LEDGER_DELIVERY_MAX_ATTEMPTS: '2',
+    });
+    const givenUp = (lines: Array<Record<string, unknown>>) =>
+      lines
+        .filter((line) => /gave up|abandoned/.test(String(line.msg)))
+        .sort((a, b) => String(a.context).localeCompare(String(b.context)));
+    await eventually(() => givenUp(logLines(server)).length === 2, 'both deliveries given up');
+    const lines = await stop();
+    await Promise.all([hooks.stop(), channel.stop()]);
+    expect(givenUp(lines)).toEqual([
+      expect.objectContaining({
+        level: 50,
+        context: 'Notifications',
+        msg: expect.stringContaining(
+          `of incident ${incidentId} on WEBHOOK: abandoned after 2 attempts; the last: HTTP 503`,
+        ),
+      }),
+      expect.objectContaining({
+        level: 50,
+        context: 'Webhooks',
+        msg: expect.stringMatching(
+          new RegExp(
+            `^Webhook ${webhookId}: gave up delivering event .* after 2 attempts; the last: HTTP 503$`,
+          ),
+        ),
+      }),
+    ]);
   });
 
   test('SIGTERM while commands are in flight: the process exits cleanly, every acknowledged command is stored, and every stored one was acknowledged', async () => {
