@@ -1,7 +1,8 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GraphQLError } from 'graphql';
 import { ProjectionRunner, type OverdueUpdate } from '../../../libs/read-models/index.js';
-import { interruptible, wakeOrAbort, type Interruptible } from '../graphql/interruptible.js';
+import { wakeOrAbort } from '../../../libs/async/index.js';
+import { interruptible, type Interruptible } from '../graphql/interruptible.js';
 import { ConsistentReads } from '../read-models/consistent-reads.js';
 
 /** How many announcements a subscriber may fall behind before it is cut off. */

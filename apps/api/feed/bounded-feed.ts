@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { StoredEvent } from '../../../libs/event-store/index.js';
-import { interruptible, wakeOrAbort, type Interruptible } from '../graphql/interruptible.js';
+import { wakeOrAbort } from '../../../libs/async/index.js';
+import { interruptible, type Interruptible } from '../graphql/interruptible.js';
 
 /** How many events are read ahead of a subscriber, at most: its share of the server's memory. */
 export const READ_AHEAD = 1_000;

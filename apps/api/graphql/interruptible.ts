@@ -30,16 +30,3 @@ export interface Interruptible<T> extends AsyncIterableIterator<T> {
   return(value?: unknown): Promise<IteratorResult<T>>;
   throw(error?: unknown): Promise<IteratorResult<T>>;
 }
-
-/** Resolves when `wake` is called or `signal` aborts, whichever comes first; leaves no listener behind. */
-export function wakeOrAbort(signal: AbortSignal, arm: (wake: () => void) => void): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done);
-    arm(done);
-  });
-}

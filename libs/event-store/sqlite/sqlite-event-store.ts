@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { wakeOrAbort } from '../../async/index.js';
 import {
   DuplicateIdempotencyKeyError,
   isVersionMatch,
@@ -415,15 +416,8 @@ export class SqliteEventStore implements EventStore {
         continue;
       }
       if (follower.detached) return follower.position;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          follower.wake = null;
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        follower.wake = wake;
-        signal?.addEventListener('abort', wake);
-      });
+      await wakeOrAbort(signal, (wake) => (follower.wake = wake));
+      follower.wake = null;
     }
   }
 
