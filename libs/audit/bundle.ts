@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,6 +29,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { incidentStreamId } from '../domain/index.js';
 import { canonicalJson, hashedContent, type EventStore, type StoredEvent } from '../event-store/index.js';
+import { syncDirectory } from '../event-store/sqlite/sync-directory.js';
 import { isAlive } from '../local-process/local-process.js';
 import { ChainVerifier, logPages, type BrokenLink, type OnProgress } from './integrity.js';
 
@@ -200,16 +201,6 @@ async function removeIfDead(
     // Another export removed it first.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return left(`${by}, which no longer runs, and it cannot be removed (${(error as Error).message})`);
-  }
-}
-
-/** Makes the entries of `dir` (files created, renamed in) durable: fsync on the directory. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

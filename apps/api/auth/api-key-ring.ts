@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncDirectorySync } from '../../../libs/event-store/sqlite/sync-directory.js';
 import { ROLES, type LedgerConfig, type Role } from '../config/ledger-config.js';
 
 export interface Principal {
@@ -79,12 +80,7 @@ function writeDurably(file: string, content: string): void {
   } finally {
     fs.rmSync(aside, { force: true });
   }
-  const dir = fs.openSync(path.dirname(file), 'r');
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
+  syncDirectorySync(path.dirname(file));
 }
 
 /** api-keys.json cannot be used (edited by hand, or cut by a crash of an older release). */
