@@ -409,6 +409,26 @@ describe('the built server, as `npm start` runs it', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 
+  test('a start that fails still shows the warnings before it: a new, empty event store in a data dir that has files', async () => {
+    const dataDir = tempDir();
+    const readModels = path.join(dataDir, 'read-models.db');
+    fs.writeFileSync(readModels, 'not a database '.repeat(1000));
+    const said = await startServerProcess({
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789',
+    }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    // The store is created before the damaged file is found: the next start will not say it again.
+    expect(said).toContain(
+      `EventStore: No event store in ${path.join(dataDir, 'events.db')}: creating a new, empty one\n`,
+    );
+    expect(said).toContain(`Cannot start: ${readModels} is damaged`);
+    expect(said).not.toMatch(/SqliteError|ExceptionHandler/);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   test('a file of the data dir ahead of the event store (restored out of order) is refused at start, with what to do', async () => {
     const dataDir = tempDir();
     const env = { LEDGER_DATA_DIR: dataDir, LEDGER_API_KEYS: 'ops:admin:ops-admin-key-0123456789' };

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ValidationPipe, type INestApplication } from '@nestjs/common';
+import { ConsoleLogger, Logger as NestLogger, ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -63,8 +63,32 @@ export async function createApp(config: LedgerConfig): Promise<INestApplication>
     return await createAppHolding(config, lock);
   } catch (error) {
     lock.release();
+    if (WARNING_LEVELS.has(config.logLevel)) tellBufferedWarnings();
     throw error;
   }
+}
+
+/** The LOG_LEVELs that let warnings through. */
+const WARNING_LEVELS = new Set(['warn', 'info', 'debug', 'trace']);
+
+/**
+ * The warnings Nest held back (bufferLogs) while the app was being built, when building it failed:
+ * they would go with it, and one can matter beyond this start (a new, empty event store created in
+ * a mistyped LEDGER_DATA_DIR is not new at the next start). As plain lines, as main.ts says what
+ * failed; Nest's own report of the failure (a stack trace) and its progress lines are left out.
+ */
+function tellBufferedWarnings(): void {
+  const ignore = () => undefined;
+  NestLogger.overrideLogger({
+    log: ignore,
+    error: ignore,
+    // Nest's Logger passes the context last.
+    warn: (message: unknown, ...rest: unknown[]) => {
+      process.stderr.write(`${String(rest.at(-1))}: ${String(message)}\n`);
+    },
+  });
+  NestLogger.flush();
+  NestLogger.overrideLogger(new ConsoleLogger());
 }
 
 async function createAppHolding(config: LedgerConfig, lock: DataDirLock): Promise<INestApplication> {
