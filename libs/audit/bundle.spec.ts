@@ -366,6 +366,18 @@ describe('audit bundles', () => {
       });
     });
 
+    test('cannot claim that the log went further than its events', async () => {
+      const events = parsedLines();
+      const last = BigInt(events.at(-1)!.globalPosition as string);
+      resealBundle(bundle, events, { scope: { all: true, throughPosition: String(last + 1n) } });
+
+      expect((await verifyBundle(bundle)).problem).toMatchObject({
+        file: EVENTS_FILE,
+        line: null,
+        message: `the manifest's scope is the log through position ${last + 1n}, but the last event is at position ${last}`,
+      });
+    });
+
     test("cannot slip another stream's events into an incident's bundle", async () => {
       const events = parsedLines().filter(
         (event) => event.streamId === STREAMS[0] || event.streamId === 'incident-2',

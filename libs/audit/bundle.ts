@@ -275,8 +275,8 @@ export interface BundleReport {
  * Checks a bundle from its files alone, reading events.jsonl line by line; stops at the first
  * problem: the manifest (canonical bytes, digest, format, and the digest recorded at export when
  * given), then each line (an event as exported, of the scope's stream, continuing its stream's
- * chain from genesis), then events.jsonl's SHA-256, the event count and each stream's summary
- * against the manifest. Without `recordedDigest`, a valid bundle is only consistent with itself.
+ * chain from genesis), then events.jsonl's SHA-256, the event count, the last position (of a
+ * bundle of the whole log) and each stream's summary against the manifest. Without `recordedDigest`, a valid bundle is only consistent with itself.
  */
 export async function verifyBundle(
   dir: string,
@@ -397,6 +397,7 @@ async function checkEvents(
   input.on('data', (chunk) => sha.update(chunk));
   const scopeStream = 'incidentId' in manifest.scope ? incidentStreamId(manifest.scope.incidentId) : null;
   let line = 0;
+  let lastPosition: string | null = null;
   try {
     for await (const text of createInterface({ input, crlfDelay: Infinity })) {
       line += 1;
@@ -412,6 +413,7 @@ async function checkEvents(
           broken,
         );
       }
+      lastPosition = event.globalPosition.toString();
       if (line % PROGRESS_EVERY === 0) onProgress?.({ done: line, total: manifest.eventCount });
     }
   } catch (error) {
@@ -427,6 +429,13 @@ async function checkEvents(
   }
   if (line !== manifest.eventCount) {
     throw eventsProblem(`${line} events; the manifest says ${String(manifest.eventCount)}`);
+  }
+  // The export read the log through its head: the scope's position is the last event's.
+  if ('all' in manifest.scope && manifest.scope.throughPosition !== lastPosition) {
+    throw eventsProblem(
+      `the manifest's scope is the log through position ${String(manifest.scope.throughPosition)}, but ` +
+        (lastPosition === null ? 'there is no event' : `the last event is at position ${lastPosition}`),
+    );
   }
 }
 

@@ -16,7 +16,7 @@ export function bundleEvents(dir: string): Record<string, unknown>[] {
 
 /**
  * Rewrites the bundle in `dir` as a forger who knows the format would: events.jsonl from `events`,
- * and a manifest with every hash, count and summary recomputed for it.
+ * and a manifest with every hash, count, summary and last position recomputed for it.
  */
 export function resealBundle(
   dir: string,
@@ -42,6 +42,10 @@ export function resealBundle(
   ) as BundleManifest;
   const resealed = {
     ...manifest,
+    scope:
+      'all' in manifest.scope
+        ? { all: true, throughPosition: (events.at(-1)?.globalPosition as string | undefined) ?? null }
+        : manifest.scope,
     eventCount: events.length,
     streams: [...streams.values()].sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
     eventsSha256: sha256(eventsText),
