@@ -1,12 +1,19 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { chainHash, type StoredEvent } from '../event-store/index.js';
+import { chainHash, GENESIS_HASH, type StoredEvent } from '../event-store/index.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 import { newEvent } from '../event-store/testing/event-store.contract.js';
 import { exportBundle, type BundleManifest } from './bundle.js';
 import { compareWithBundle } from './bundle-anchor.js';
 import { verifyStore, type Progress } from './integrity.js';
-import { ledgerFile, readLog, seedStreams, tamper, type LedgerFile } from './testing/ledger-file.js';
+import {
+  ledgerFile,
+  readLog,
+  renumberPositions,
+  seedStreams,
+  tamper,
+  type LedgerFile,
+} from './testing/ledger-file.js';
 
 const STREAMS = ['incident-a', 'incident-b', 'incident-c', 'incident-d'];
 
@@ -46,11 +53,92 @@ describe("a store compared with an earlier bundle's head hashes", () => {
     await appendTo('incident-d', 1, 6);
     await seedStreams(store, ['incident-new'], 3);
     const progress: Progress[] = [];
+    const logProgress: Progress[] = [];
 
-    const comparison = await compareWithBundle(store, manifest, (update) => progress.push(update));
+    const comparison = await compareWithBundle(
+      store,
+      manifest,
+      (update) => progress.push(update),
+      (update) => logProgress.push(update),
+    );
 
-    expect(comparison).toEqual({ changes: [], unchangedStreams: 4, appendedSince: 3 });
+    expect(comparison).toEqual({
+      changes: [],
+      unchangedStreams: 4,
+      appendedSince: 3,
+      otherStreams: 1,
+      recordedBefore: [],
+    });
     expect(progress).toEqual([{ done: 4, total: 4 }]);
+    // The log is walked for the streams not in the bundle.
+    expect(logProgress).toEqual([{ done: 4 * 6 + 3 + 3 }]);
+  });
+
+  /** The only event of `streamId`, as the store holds it. */
+  const firstEvent = async (streamId: string) => (await store.readStream(streamId))[0];
+
+  test('a stream created since, but its first event dated before the export, is named: inserted since, backdated', async () => {
+    await seedStreams(store, ['incident-new', 'incident-backdated'], 1);
+    const recordedAt = new Date(Date.parse(manifest.createdAt) - 60_000).toISOString();
+    const backdated = { ...(await firstEvent('incident-backdated')), recordedAt };
+    await tamperStore((db) =>
+      db
+        .prepare("UPDATE events SET recorded_at = ?, hash = ? WHERE stream_id = 'incident-backdated'")
+        .run(recordedAt, chainHash(GENESIS_HASH, backdated)),
+    );
+
+    const comparison = await compareWithBundle(store, manifest);
+
+    expect((await verifyStore(store)).valid).toBe(true);
+    expect(comparison).toMatchObject({
+      changes: [],
+      otherStreams: 2,
+      recordedBefore: [{ streamId: 'incident-backdated', recordedAt, position: backdated.globalPosition }],
+    });
+  });
+
+  test('a stream created since, but moved to positions the bundle holds, is named, however late its date', async () => {
+    await seedStreams(store, ['incident-new', 'incident-moved'], 1);
+    const { recordedAt } = await firstEvent('incident-moved');
+    // The stream's event first in the log, every position still taken once.
+    await tamperStore((db) => renumberPositions(db, "stream_id = 'incident-moved' DESC, global_position"));
+
+    const comparison = await compareWithBundle(store, manifest);
+
+    expect((await verifyStore(store, { positionsHandedOut: await store.positionsHandedOut() })).valid).toBe(
+      true,
+    );
+    expect(Date.parse(recordedAt)).toBeGreaterThan(Date.parse(manifest.createdAt));
+    expect(comparison).toMatchObject({
+      changes: [],
+      otherStreams: 2,
+      recordedBefore: [{ streamId: 'incident-moved', recordedAt, position: 1n }],
+    });
+  });
+
+  test('a bundle of one incident cannot tell when the other streams were recorded', async () => {
+    const incident = await exportBundle(store, { incidentId: 'a' }, join(ledger.dir, 'incident'));
+    await seedStreams(store, ['incident-new'], 1);
+
+    const comparison = await compareWithBundle(store, incident);
+
+    expect(comparison).toMatchObject({ changes: [], otherStreams: 4, recordedBefore: null });
+  });
+
+  test('against a bundle of an empty store, streams created since are judged by their date alone', async () => {
+    const empty = ledgerFile('audit-anchor-empty-');
+    const emptyStore = SqliteEventStore.open(empty.file);
+    try {
+      const nothing = await exportBundle(emptyStore, { all: true }, join(empty.dir, 'bundle'));
+      await seedStreams(emptyStore, ['incident-new'], 1);
+
+      const comparison = await compareWithBundle(emptyStore, nothing);
+
+      expect(comparison).toMatchObject({ otherStreams: 1, recordedBefore: [] });
+    } finally {
+      await emptyStore.close();
+      empty.remove();
+    }
   });
 
   test('a stream deleted, cut short or with its tail rewritten: the chain still holds, the head hashes do not', async () => {
@@ -88,6 +176,8 @@ describe("a store compared with an earlier bundle's head hashes", () => {
       ],
       unchangedStreams: 1,
       appendedSince: 2,
+      otherStreams: 0,
+      recordedBefore: [],
     });
   });
 

@@ -5,12 +5,17 @@
  * the export. A stream whose head matches is unchanged up to there, given that the store's
  * chain holds (verifyStore checks that): each hash covers everything before it.
  *
+ * A bundle of the whole log held every stream there was: a stream the store holds and the bundle
+ * does not, but whose first event was recorded before the export, was inserted since with an
+ * earlier date or position (or the bundle is not of this log). A bundle of one incident cannot
+ * tell such a stream from any other.
+ *
  * The bundle is only as good an anchor as it is genuine: check it first, against the digest
  * recorded at export (verifyBundle).
  */
 import type { EventStore } from '../event-store/index.js';
 import type { BundleManifest } from './bundle.js';
-import type { OnProgress } from './integrity.js';
+import { logPages, type OnProgress } from './integrity.js';
 
 /** A stream of the bundle that the store no longer holds as it was exported. */
 export type StreamChange = { streamId: string; bundleVersion: number } & (
@@ -24,6 +29,13 @@ export type StreamChange = { streamId: string; bundleVersion: number } & (
     }
 );
 
+/** A stream the store holds and the bundle does not, by its first event. */
+export interface StreamNotInBundle {
+  streamId: string;
+  recordedAt: string;
+  position: bigint;
+}
+
 export interface BundleComparison {
   /** In the manifest's order (by streamId). */
   changes: StreamChange[];
@@ -31,21 +43,37 @@ export interface BundleComparison {
   unchangedStreams: number;
   /** Events appended since the export to those unchanged streams. */
   appendedSince: number;
+  /** The store's streams that the bundle does not hold. */
+  otherStreams: number;
+  /**
+   * Those of them whose first event was recorded before the export: its recordedAt before the
+   * bundle's createdAt, or its position not after the last one the bundle holds. In log order;
+   * null for a bundle of one incident, which cannot tell.
+   */
+  recordedBefore: StreamNotInBundle[] | null;
 }
 
 /** Streams between two progress reports. */
 const PROGRESS_EVERY = 100;
 
 /**
- * Reads each stream of the manifest from its last version on, through the EventStore port (so
- * on any adapter), and compares the event there with the manifest's head hash.
+ * Through the EventStore port (so on any adapter): walks the log for the streams the bundle
+ * does not hold (`onLogProgress` counts its events), then reads each stream of the manifest from
+ * its last version on and compares the event there with the manifest's head hash (`onProgress`
+ * counts those streams).
  */
 export async function compareWithBundle(
   store: EventStore,
   manifest: BundleManifest,
   onProgress?: OnProgress,
+  onLogProgress?: OnProgress,
 ): Promise<BundleComparison> {
-  const comparison: BundleComparison = { changes: [], unchangedStreams: 0, appendedSince: 0 };
+  const comparison: BundleComparison = {
+    changes: [],
+    unchangedStreams: 0,
+    appendedSince: 0,
+    ...(await streamsNotInBundle(store, manifest, onLogProgress)),
+  };
   for (const [index, { streamId, lastVersion, headHash }] of manifest.streams.entries()) {
     const since = await store.readStream(streamId, lastVersion);
     const at = { streamId, bundleVersion: lastVersion };
@@ -68,4 +96,37 @@ export async function compareWithBundle(
     }
   }
   return comparison;
+}
+
+/** The store's streams that `manifest` does not hold, judged by their first event in the log. */
+async function streamsNotInBundle(
+  store: EventStore,
+  manifest: BundleManifest,
+  onProgress: OnProgress | undefined,
+): Promise<Pick<BundleComparison, 'otherStreams' | 'recordedBefore'>> {
+  const { scope } = manifest;
+  const wholeLog = 'all' in scope;
+  const exportedAt = Date.parse(manifest.createdAt);
+  const throughPosition = wholeLog && scope.throughPosition !== null ? BigInt(scope.throughPosition) : null;
+  /** The bundle's streams, and those of the store met so far. */
+  const seen = new Set(manifest.streams.map(({ streamId }) => streamId));
+  let otherStreams = 0;
+  const recordedBefore: StreamNotInBundle[] = [];
+  let read = 0;
+  for await (const page of logPages(store, await store.headPosition())) {
+    for (const { streamId, recordedAt, globalPosition } of page) {
+      if (seen.has(streamId)) continue;
+      seen.add(streamId);
+      otherStreams += 1;
+      const beforeExport =
+        Date.parse(recordedAt) < exportedAt ||
+        (throughPosition !== null && globalPosition <= throughPosition);
+      if (wholeLog && beforeExport) {
+        recordedBefore.push({ streamId, recordedAt, position: globalPosition });
+      }
+    }
+    read += page.length;
+    onProgress?.({ done: read });
+  }
+  return { otherStreams, recordedBefore: wholeLog ? recordedBefore : null };
 }

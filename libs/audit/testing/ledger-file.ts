@@ -51,6 +51,22 @@ export function tamper(file: string, change: (db: Database.Database) => void): v
   }
 }
 
+/**
+ * Renumbers the log's positions 1, 2, 3… in the order `orderBy` (SQL over the events table) and
+ * sets the store's counter back to the last: no position handed out is left empty, so `verify`
+ * sees no event removed.
+ */
+export function renumberPositions(db: Database.Database, orderBy = 'global_position'): void {
+  db.exec(`
+    CREATE TEMP TABLE renumbered AS
+      SELECT global_position AS old, row_number() OVER (ORDER BY ${orderBy}) AS new FROM events;
+    UPDATE events SET global_position = -(SELECT new FROM renumbered WHERE old = global_position);
+    UPDATE events SET global_position = -global_position;
+    UPDATE sqlite_sequence SET seq = (SELECT max(global_position) FROM events) WHERE name = 'events';
+    DROP TABLE renumbered;
+  `);
+}
+
 /** Inserts a row as the store would write it, with any content and hash. */
 export function insertRow(db: Database.Database, content: HashedContent, hash: string): void {
   db.prepare(
