@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { EVENTS_FILE, MANIFEST_FILE, type BundleManifest } from '../../libs/audit/bundle.js';
 import { bundleEvents, resealBundle } from '../../libs/audit/testing/forged-bundle.js';
-import { seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
+import { renumberPositions, seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
 import { chainHash } from '../../libs/event-store/index.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, READ_MODELS_SCHEMA_VERSION, rebuild } from '../../libs/read-models/index.js';
@@ -866,14 +866,7 @@ describe('the operator CLI', () => {
           db.prepare(
             "UPDATE events SET actor = 'mallory', hash = ? WHERE stream_id = ? AND stream_version = ?",
           ).run(forgedHash, rewritten.streamId, rewritten.lastVersion);
-          // Positions renumbered without a gap, and the counter set back: no position handed out is empty.
-          db.exec(`
-            CREATE TEMP TABLE renumbered AS
-              SELECT global_position AS old, row_number() OVER (ORDER BY global_position) AS new FROM events;
-            UPDATE events SET global_position = -(SELECT new FROM renumbered WHERE old = global_position);
-            UPDATE events SET global_position = -global_position;
-            UPDATE sqlite_sequence SET seq = (SELECT max(global_position) FROM events) WHERE name = 'events';
-          `);
+          renumberPositions(db);
         });
 
         const verified = runIn(copy, 'verify', '--against', bundle, '--digest', manifest.digest);
