@@ -200,7 +200,8 @@ const TAIL_CAVEAT =
 
 /**
  * Checks every stream's chain; `against` a bundle, checks the bundle first (and stops there if it
- * fails), then that the store still holds each of its streams up to its head hash. When the
+ * fails), then that the store still holds each of its streams up to its head hash, and, for a
+ * bundle of the whole log, that it holds no other stream recorded before the export. When the
  * store is not OK, the streams changed since the bundle come before that verdict, and no word on
  * the others: a matching head hash vouches for its stream only along a chain that holds.
  */
@@ -236,7 +237,7 @@ export async function runVerify(
   out.write(
     `OK: ${report.checkedEvents} events in ${report.checkedStreams} streams, every hash chain holds.\n`,
   );
-  if (anchor !== undefined) return writeAnchorVerdict(anchor, report.checkedStreams, out);
+  if (anchor !== undefined) return writeAnchorVerdict(anchor, out);
   out.write(TAIL_CAVEAT);
   return 0;
 }
@@ -259,19 +260,33 @@ async function anchorOf(
     out.write('The store was not compared with it.\n');
     return null;
   }
-  const comparison = await compareWithBundle(store, manifest, progressLine(progress, 'streams compared'));
+  const comparison = await compareWithBundle(
+    store,
+    manifest,
+    progressLine(progress, 'streams compared'),
+    progressLine(progress, 'events read for the streams not in the bundle'),
+  );
   return { manifest, comparison };
 }
 
-/** "CHANGED: stream …", a line for each stream of the bundle that the store no longer holds as exported. */
+/**
+ * "CHANGED: stream …", a line for each stream of the bundle that the store no longer holds as
+ * exported, then for each stream not in the bundle that was recorded before it.
+ */
 function changeLines(comparison: BundleComparison): string {
-  return comparison.changes
-    .map(
-      (change) =>
-        `${printable(`CHANGED: stream ${change.streamId}${howChanged(change)}`)}\n` +
-        (change.change === 'rewritten' ? hashLines(change) : ''),
-    )
-    .join('');
+  const changed = comparison.changes.map(
+    (change) =>
+      `${printable(`CHANGED: stream ${change.streamId}${howChanged(change)}`)}\n` +
+      (change.change === 'rewritten' ? hashLines(change) : ''),
+  );
+  const recordedBefore = (comparison.recordedBefore ?? []).map(
+    ({ streamId, recordedAt, position }) =>
+      printable(
+        `CHANGED: stream ${streamId} is not in the bundle but recorded before its export (its first event: ` +
+          `recorded at ${recordedAt}, position ${position}): inserted afterwards, or the bundle is not of the whole log`,
+      ) + '\n',
+  );
+  return [...changed, ...recordedBefore].join('');
 }
 
 function howChanged(change: StreamChange): string {
@@ -290,32 +305,41 @@ function howChanged(change: StreamChange): string {
 
 /**
  * Once every chain of the store held, which makes a matching head hash vouch for its stream up
- * to there: the changes, or that the bundle's streams are unchanged. Returns the exit code.
+ * to there: the changes, or that the bundle's streams are unchanged and the others created since.
+ * Returns the exit code.
  */
-function writeAnchorVerdict(
-  { manifest, comparison }: Anchor,
-  storeStreams: number,
-  out: NodeJS.WritableStream,
-): number {
-  const bundleStreams = `${manifest.streams.length} streams of the bundle, exported at ${manifest.createdAt},`;
-  out.write(changeLines(comparison));
+function writeAnchorVerdict({ manifest, comparison }: Anchor, out: NodeJS.WritableStream): number {
+  const { scope } = manifest;
+  const exported = `exported at ${manifest.createdAt}`;
+  const bundleStreams = `${manifest.streams.length} streams of the bundle, ${exported},`;
+  const verdicts: string[] = [];
   if (comparison.changes.length > 0) {
-    out.write(
-      printable(
-        `CHANGED: ${comparison.changes.length} of the ${bundleStreams} differ in the store: deleted, cut short or rewritten since.`,
-      ) + '\n',
+    verdicts.push(
+      `CHANGED: ${comparison.changes.length} of the ${bundleStreams} differ in the store: deleted, cut short or rewritten since.`,
     );
+  }
+  if (comparison.recordedBefore !== null && comparison.recordedBefore.length > 0) {
+    const through =
+      'all' in scope && scope.throughPosition !== null ? ` through position ${scope.throughPosition}` : '';
+    verdicts.push(
+      `CHANGED: ${comparison.recordedBefore.length} streams of the store not in the bundle, ${exported}${through}, ` +
+        'were recorded before it.',
+    );
+  }
+  out.write(changeLines(comparison));
+  if (verdicts.length > 0) {
+    out.write(verdicts.map((verdict) => `${printable(verdict)}\n`).join(''));
     return 1;
   }
-  const others = storeStreams - manifest.streams.length;
   out.write(
     printable(
       `OK: ${bundleStreams} are unchanged in the store; events appended to them since: ${comparison.appendedSince}.`,
     ) +
       '\n' +
-      ('all' in manifest.scope
-        ? `Streams created since the export: ${others}.\n`
-        : `Streams of the store not in the bundle, which holds one incident's: ${others}.\n`),
+      (comparison.recordedBefore === null
+        ? `Streams of the store not in the bundle, which holds one incident's: ${comparison.otherStreams} ` +
+          '(whether any was inserted since, only a bundle of the whole log can tell).\n'
+        : `Streams created since the export: ${comparison.otherStreams}.\n`),
   );
   return 0;
 }

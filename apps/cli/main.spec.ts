@@ -17,8 +17,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { EVENTS_FILE, MANIFEST_FILE, type BundleManifest } from '../../libs/audit/bundle.js';
 import { bundleEvents, resealBundle } from '../../libs/audit/testing/forged-bundle.js';
-import { renumberPositions, seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
-import { chainHash } from '../../libs/event-store/index.js';
+import { insertRow, renumberPositions, seedStreams, tamper } from '../../libs/audit/testing/ledger-file.js';
+import { chainHash, GENESIS_HASH, type StoredEvent } from '../../libs/event-store/index.js';
+import { newEvent } from '../../libs/event-store/testing/event-store.contract.js';
 import { SqliteEventStore } from '../../libs/event-store/sqlite/sqlite-event-store.js';
 import { openReadModels, READ_MODELS_SCHEMA_VERSION, rebuild } from '../../libs/read-models/index.js';
 import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
@@ -792,6 +793,31 @@ describe('the operator CLI', () => {
       const untouchedSince = () =>
         manifest.streams.filter((stream) => stream.streamId !== `incident-${history.incidentIds[0]}`);
 
+      /**
+       * The only event of a stream that a forger inserts, dated an hour before the export; its id
+       * is escaped when shown, as `shownId`.
+       */
+      function backdatedEvent() {
+        const recordedAt = new Date(Date.parse(manifest.createdAt) - 3_600_000).toISOString();
+        const event = {
+          ...newEvent({ occurredAt: recordedAt }),
+          streamId: 'incident-\u001b[2Jforged',
+          streamVersion: 1,
+          recordedAt,
+        };
+        return { event, hash: chainHash(GENESIS_HASH, event), shownId: 'incident-\\u001b[2Jforged' };
+      }
+
+      /** The line naming a stream not in the bundle, whose first event is `first`, as recorded before it. */
+      const recordedBeforeLine = (first: Pick<StoredEvent, 'streamId' | 'recordedAt' | 'globalPosition'>) =>
+        `CHANGED: stream ${first.streamId} is not in the bundle but recorded before its export (its first event: ` +
+        `recorded at ${first.recordedAt}, position ${first.globalPosition}): inserted afterwards, or the bundle is ` +
+        'not of the whole log\n';
+
+      const recordedBeforeVerdict = (streams: number) =>
+        `CHANGED: ${streams} streams of the store not in the bundle, exported at ${manifest.createdAt} through ` +
+        `position ${head}, were recorded before it.\n`;
+
       const headUnchanged = (streams: number) =>
         `OK: ${streams} streams of the bundle, exported at ${manifest.createdAt}, are unchanged in the store; ` +
         `events appended to them since: ${appended}.\n`;
@@ -842,7 +868,8 @@ describe('the operator CLI', () => {
           new RegExp(
             `OK: 1 streams of the bundle, exported at \\S+, are unchanged in the store; events appended to them ` +
               `since: ${appended}\\.\\nStreams of the store not in the bundle, which holds one incident's: ` +
-              `${manifest.streams.length + created.length - 1}\\.\\n$`,
+              `${manifest.streams.length + created.length - 1} \\(whether any was inserted since, only a bundle ` +
+              'of the whole log can tell\\)\\.\\n$',
           ),
         );
         expect(bundleOnly.status).toBe(0);
@@ -851,7 +878,7 @@ describe('the operator CLI', () => {
         );
       });
 
-      test('names each stream of the bundle deleted, cut short or rewritten since, which the chains cannot show', async () => {
+      test('names each stream of the bundle deleted, cut short or rewritten since, which the chains cannot show, and the streams moved into its positions', async () => {
         const [deleted, shortened, rewritten] = untouchedSince().filter((stream) => stream.lastVersion >= 3);
         const store = SqliteEventStore.open(join(anchored, 'events.db'));
         const [previous, last] = await store.readStream(rewritten.streamId, rewritten.lastVersion - 1);
@@ -869,8 +896,16 @@ describe('the operator CLI', () => {
           renumberPositions(db);
         });
 
+        // Renumbered, the streams created since sit at positions that the bundle holds: named too.
+        const renumbered = SqliteEventStore.open(join(copy, 'events.db'));
+        const createdFirst = await Promise.all(
+          created.map(async (streamId) => (await renumbered.readStream(streamId, 1, 1))[0]),
+        );
+        await renumbered.close();
+
         const verified = runIn(copy, 'verify', '--against', bundle, '--digest', manifest.digest);
 
+        expect(createdFirst.every((event) => event.globalPosition <= head)).toBe(true);
         expect(verified.status).toBe(1);
         expect(verified.stdout.split('every hash chain holds.\n')).toEqual([
           expect.stringMatching(/^OK: bundle .*\nOK: \d+ events in \d+ streams, $/s),
@@ -880,17 +915,57 @@ describe('the operator CLI', () => {
             `bundle had version ${shortened.lastVersion}\n` +
             `CHANGED: stream ${rewritten.streamId}: head hash differs at version ${rewritten.lastVersion}\n` +
             `  expected hash ${rewritten.headHash}\n  found hash    ${forgedHash}\n` +
+            createdFirst.map(recordedBeforeLine).join('') +
             `CHANGED: 3 of the ${manifest.streams.length} streams of the bundle, exported at ${manifest.createdAt}, ` +
-            'differ in the store: deleted, cut short or rewritten since.\n',
+            'differ in the store: deleted, cut short or rewritten since.\n' +
+            recordedBeforeVerdict(created.length),
         ]);
         // What verify alone says of it, on a store whose positions were made to count its events again.
         expect(runIn(copy, 'verify').status).toBe(0);
       });
 
-      test('a store whose chains are broken too: the broken links, then the changed heads, shown escaped', () => {
+      test('names each stream not in the bundle but recorded before it, by date or by position; an incident bundle cannot tell', async () => {
+        const [, moved] = created;
+        const store = SqliteEventStore.open(join(anchored, 'events.db'));
+        const [{ recordedAt: movedAt }] = await store.readStream(moved);
+        await store.close();
+        const backdated = backdatedEvent();
+        const copy = tamperedCopy('anchored-inserted', (db) => {
+          // At the end of the log, dated before the export.
+          insertRow(db, backdated.event, backdated.hash);
+          // A stream created since, moved to the head of the log: its own date is after the export.
+          renumberPositions(db, `stream_id = '${moved}' DESC, global_position`);
+        });
+        const forgedPosition = manifest.eventCount + appended + 2 * created.length + 1;
+
+        const verified = runIn(copy, 'verify', '--against', bundle, '--digest', manifest.digest);
+        const incident = runIn(copy, 'verify', '--against', incidentBundle);
+
+        expect(Date.parse(movedAt)).toBeGreaterThan(Date.parse(manifest.createdAt));
+        expect(verified.status).toBe(1);
+        expect(verified.stdout.split('every hash chain holds.\n')).toEqual([
+          expect.stringMatching(/^OK: bundle .*\nOK: \d+ events in \d+ streams, $/s),
+          recordedBeforeLine({ streamId: moved, recordedAt: movedAt, globalPosition: 1n }) +
+            recordedBeforeLine({
+              ...backdated.event,
+              streamId: backdated.shownId,
+              globalPosition: BigInt(forgedPosition),
+            }) +
+            recordedBeforeVerdict(2),
+        ]);
+        expect(incident.status).toBe(0);
+        expect(incident.stdout).toContain(
+          `Streams of the store not in the bundle, which holds one incident's: ` +
+            `${manifest.streams.length + created.length} (whether any was inserted since`,
+        );
+      });
+
+      test('a store whose chains are broken too: the broken links, then the changed heads and the streams inserted, shown escaped', () => {
         const [gone] = manifest.streams.filter((stream) => !untouchedSince().includes(stream));
         const [garbled] = untouchedSince();
+        const backdated = backdatedEvent();
         const copy = tamperedCopy('anchored-broken', (db) => {
+          insertRow(db, backdated.event, backdated.hash);
           // The bundle's head event of a stream appended to since: its later events remain.
           db.prepare('DELETE FROM events WHERE stream_id = ? AND stream_version = ?').run(
             gone.streamId,
@@ -916,11 +991,16 @@ describe('the operator CLI', () => {
         };
         const changes = verified.stdout.indexOf('CHANGED: ');
         expect(verified.stdout.slice(0, changes)).toContain(`\nBROKEN: stream ${garbled.streamId}, `);
-        // In the bundle's order, before the verdict.
+        // In the bundle's order, then the stream inserted, before the verdict.
         expect(verified.stdout.slice(changes)).toBe(
           manifest.streams.map(({ streamId }) => changed[streamId] ?? '').join('') +
-            `NOT OK: 2 of ${manifest.streams.length + created.length} streams broken (the others verify); events ` +
-            'removed from the log.\n',
+            recordedBeforeLine({
+              ...backdated.event,
+              streamId: backdated.shownId,
+              globalPosition: BigInt(manifest.eventCount + appended + 2 * created.length + 1),
+            }) +
+            `NOT OK: 2 of ${manifest.streams.length + created.length + 1} streams broken (the others verify); ` +
+            'events removed from the log.\n',
         );
         expect(verified.stdout.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
       });

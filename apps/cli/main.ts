@@ -53,7 +53,9 @@ Commands:
                         needs an anchor: --against checks the bundle <bundle-dir> (as
                         verify-bundle), then that the store still holds each of its streams
                         up to its head hash; names each stream missing, shortened or
-                        rewritten since, and exits 1 if any.
+                        rewritten since, and, against a bundle of the whole log, each stream
+                        it lacks that was recorded before it (by date or position); exits
+                        1 if any.
   export (--incident <id> | --all) --out <dir>
                         Write a self-contained audit bundle into the new directory <dir>:
                         events.jsonl with every envelope and hash, and manifest.json with
