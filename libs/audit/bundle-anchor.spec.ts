@@ -4,7 +4,7 @@ import { chainHash, GENESIS_HASH, type StoredEvent } from '../event-store/index.
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 import { newEvent } from '../event-store/testing/event-store.contract.js';
 import { exportBundle, type BundleManifest } from './bundle.js';
-import { compareWithBundle } from './bundle-anchor.js';
+import { compareWithBundle, RECORDED_BEFORE_SLACK_MS } from './bundle-anchor.js';
 import { verifyStore, type Progress } from './integrity.js';
 import {
   ledgerFile,
@@ -79,13 +79,8 @@ describe("a store compared with an earlier bundle's head hashes", () => {
 
   test('a stream created since, but its first event dated before the export, is named: inserted since, backdated', async () => {
     await seedStreams(store, ['incident-new', 'incident-backdated'], 1);
-    const recordedAt = new Date(Date.parse(manifest.createdAt) - 60_000).toISOString();
-    const backdated = { ...(await firstEvent('incident-backdated')), recordedAt };
-    await tamperStore((db) =>
-      db
-        .prepare("UPDATE events SET recorded_at = ?, hash = ? WHERE stream_id = 'incident-backdated'")
-        .run(recordedAt, chainHash(GENESIS_HASH, backdated)),
-    );
+    const recordedAt = new Date(Date.parse(manifest.createdAt) - RECORDED_BEFORE_SLACK_MS - 1).toISOString();
+    const backdated = await redate('incident-backdated', recordedAt);
 
     const comparison = await compareWithBundle(store, manifest);
 
@@ -96,6 +91,29 @@ describe("a store compared with an earlier bundle's head hashes", () => {
       recordedBefore: [{ streamId: 'incident-backdated', recordedAt, position: backdated.globalPosition }],
     });
   });
+
+  test('a stream created since, stamped just before the export (it committed after the export read the head), is not named', async () => {
+    await seedStreams(store, ['incident-racing'], 1);
+    await redate(
+      'incident-racing',
+      new Date(Date.parse(manifest.createdAt) - RECORDED_BEFORE_SLACK_MS).toISOString(),
+    );
+
+    const comparison = await compareWithBundle(store, manifest);
+
+    expect(comparison).toMatchObject({ changes: [], otherStreams: 1, recordedBefore: [] });
+  });
+
+  /** Dates the only event of `streamId` `recordedAt`, its hash recomputed as a forger would. */
+  async function redate(streamId: string, recordedAt: string) {
+    const redated = { ...(await firstEvent(streamId)), recordedAt };
+    await tamperStore((db) =>
+      db
+        .prepare('UPDATE events SET recorded_at = ?, hash = ? WHERE stream_id = ?')
+        .run(recordedAt, chainHash(GENESIS_HASH, redated), streamId),
+    );
+    return redated;
+  }
 
   test('a stream created since, but moved to positions the bundle holds, is named, however late its date', async () => {
     await seedStreams(store, ['incident-new', 'incident-moved'], 1);

@@ -46,8 +46,9 @@ export interface BundleComparison {
   /** The store's streams that the bundle does not hold. */
   otherStreams: number;
   /**
-   * Those of them whose first event was recorded before the export: its recordedAt before the
-   * bundle's createdAt, or its position not after the last one the bundle holds. In log order;
+   * Those of them whose first event was recorded before the export: its recordedAt more than
+   * RECORDED_BEFORE_SLACK_MS before the bundle's createdAt, or its position not after the last one
+   * the bundle holds. In log order;
    * null for a bundle of one incident, which cannot tell.
    */
   recordedBefore: StreamNotInBundle[] | null;
@@ -55,6 +56,14 @@ export interface BundleComparison {
 
 /** Streams between two progress reports. */
 const PROGRESS_EVERY = 100;
+
+/**
+ * How much earlier than the export a stream not in the bundle must have been recorded to be named:
+ * an append is stamped before it commits, so one stamped just before the export began can commit
+ * after the export read the head; and the hosts that stamp and export may disagree a little on the
+ * time. A forgery dated within it goes unnamed by its date (by its position, it still may be).
+ */
+export const RECORDED_BEFORE_SLACK_MS = 60_000;
 
 /**
  * Through the EventStore port (so on any adapter): walks the log for the streams the bundle
@@ -106,7 +115,7 @@ async function streamsNotInBundle(
 ): Promise<Pick<BundleComparison, 'otherStreams' | 'recordedBefore'>> {
   const { scope } = manifest;
   const wholeLog = 'all' in scope;
-  const exportedAt = Date.parse(manifest.createdAt);
+  const namedBefore = Date.parse(manifest.createdAt) - RECORDED_BEFORE_SLACK_MS;
   const throughPosition = wholeLog && scope.throughPosition !== null ? BigInt(scope.throughPosition) : null;
   /** The bundle's streams, and those of the store met so far. */
   const seen = new Set(manifest.streams.map(({ streamId }) => streamId));
@@ -119,7 +128,7 @@ async function streamsNotInBundle(
       seen.add(streamId);
       otherStreams += 1;
       const beforeExport =
-        Date.parse(recordedAt) < exportedAt ||
+        Date.parse(recordedAt) < namedBefore ||
         (throughPosition !== null && globalPosition <= throughPosition);
       if (wholeLog && beforeExport) {
         recordedBefore.push({ streamId, recordedAt, position: globalPosition });
