@@ -1,4 +1,6 @@
 import { getEventListeners } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { postJson } from './http-post.js';
 import { WebhookReceiver } from './testing/webhook-receiver.js';
@@ -13,6 +15,20 @@ function derivedFrom(signal: AbortSignal): number {
   );
   return dependants ? (signal as unknown as Record<symbol, Set<unknown>>)[dependants].size : 0;
 }
+
+/** A local server answering as `listener` does, for answers WebhookReceiver cannot give (bodies). */
+async function withServer<T>(listener: RequestListener, use: (url: string) => Promise<T>): Promise<T> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const OPTIONS = { timeoutMs: 1_000, maxResponseBytes: 1_024 };
 
 describe('postJson', () => {
   let receiver: WebhookReceiver;
@@ -51,5 +67,83 @@ describe('postJson', () => {
     expect((await stopped).error).not.toBeNull();
     const late = await postJson(receiver.url, '{}', {}, { timeoutMs: 50, maxResponseBytes: 1_024 });
     expect(late).toMatchObject({ statusCode: null, error: 'no answer within 50 ms' });
+  });
+
+  it('posts the body as JSON, and a 2xx is a success', async () => {
+    receiver.answer = () => 204;
+    const outcome = await postJson(receiver.url, '{"a":1}', { 'X-Ledger-Attempt': '1' }, OPTIONS);
+    expect(outcome).toMatchObject({ statusCode: 204, error: null });
+    expect(receiver.requests.at(-1)).toMatchObject({
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json', 'x-ledger-attempt': '1', 'content-length': '7' },
+    });
+  });
+
+  it('reaches a receiver by its host name', async () => {
+    receiver.answer = () => 200;
+    const outcome = await postJson(receiver.url.replace('127.0.0.1', 'localhost'), '{}', {}, OPTIONS);
+    expect(outcome).toMatchObject({ statusCode: 200, error: null });
+  });
+
+  it('does not follow a redirect, nor take a non-2xx for a success', async () => {
+    const before = receiver.requests.length;
+    await withServer(
+      (_, response) => response.writeHead(302, { location: receiver.url }).end(),
+      async (url) => {
+        expect(await postJson(url, '{}', {}, OPTIONS)).toMatchObject({
+          statusCode: 302,
+          error: 'HTTP 302 (redirects are not followed)',
+        });
+      },
+    );
+    expect(receiver.requests).toHaveLength(before);
+    receiver.answer = () => 503;
+    expect(await postJson(receiver.url, '{}', {}, OPTIONS)).toMatchObject({
+      statusCode: 503,
+      error: 'HTTP 503',
+    });
+  });
+
+  it('reads at most maxResponseBytes of the answer', async () => {
+    await withServer(
+      (_, response) => response.end('x'.repeat(2_000)),
+      async (url) => {
+        expect(await postJson(url, '{}', {}, OPTIONS)).toMatchObject({
+          statusCode: 200,
+          error: 'response larger than 1024 bytes',
+        });
+        expect(await postJson(url, '{}', {}, { ...OPTIONS, maxResponseBytes: 2_000 })).toMatchObject({
+          statusCode: 200,
+          error: null,
+        });
+      },
+    );
+  });
+
+  it('gives up at the deadline while the body is still coming', async () => {
+    await withServer(
+      (_, response) => {
+        response.writeHead(200);
+        response.write('{');
+      },
+      async (url) => {
+        expect(await postJson(url, '{}', {}, { ...OPTIONS, timeoutMs: 100 })).toMatchObject({
+          statusCode: 200,
+          error: 'no answer within 100 ms',
+        });
+      },
+    );
+  });
+
+  it('names a network error by its code', async () => {
+    // A port just closed: nothing listens there.
+    const closed = await withServer(
+      () => undefined,
+      async (url) => url,
+    );
+    expect(await postJson(closed, '{}', {}, OPTIONS)).toMatchObject({
+      statusCode: null,
+      error: 'ECONNREFUSED',
+    });
   });
 });
