@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,5 +146,37 @@ describe('postJson', () => {
       statusCode: null,
       error: 'ECONNREFUSED',
     });
+  });
+
+  it('refuses a URL whose host is a link-local, metadata or unspecified address, opening no connection', async () => {
+    let connections = 0;
+    const counted = () => connections++;
+    // Node publishes every client socket it creates on this channel.
+    subscribe('net.client.socket', counted);
+    try {
+      const refused = async (url: string) => {
+        const outcome = await postJson(url, '{}', {}, { ...OPTIONS, timeoutMs: 60_000 });
+        expect(outcome).toMatchObject({ statusCode: null });
+        return outcome.error;
+      };
+      expect(await refused('http://169.254.169.254/latest/meta-data/iam/security-credentials/')).toBe(
+        'refused: 169.254.169.254 is a link-local address (cloud metadata); webhooks may not target it',
+      );
+      expect(await refused('http://[::ffff:169.254.169.254]/')).toBe(
+        'refused: ::ffff:a9fe:a9fe is a link-local address (cloud metadata); webhooks may not target it',
+      );
+      expect(await refused('https://[fd00:ec2::254]/')).toBe(
+        "refused: fd00:ec2::254 is AWS's IPv6 cloud metadata address; webhooks may not target it",
+      );
+      // 0.0.0.0 reaches this host's listeners: the receiver would get it were it not refused.
+      const before = receiver.requests.length;
+      expect(await refused(receiver.url.replace('127.0.0.1', '0.0.0.0'))).toBe(
+        'refused: 0.0.0.0 is the unspecified address; webhooks may not target it',
+      );
+      expect(receiver.requests).toHaveLength(before);
+      expect(connections).toBe(0);
+    } finally {
+      unsubscribe('net.client.socket', counted);
+    }
   });
 });

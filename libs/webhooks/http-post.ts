@@ -1,3 +1,7 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { lookupRefusing, refusalOfUrlHost, RefusedAddressError } from './refused-addresses.js';
+
 /** What one HTTP attempt came to, as the delivery log records it. */
 export interface PostOutcome {
   /** The response's status; null when none came (refused, timed out, reset). */
@@ -19,7 +23,8 @@ export interface PostOptions {
  * POSTs a JSON body and never throws. Redirects are not followed (a 3xx is a failure: the
  * registered URL is the one to call), the whole exchange has a deadline, and at most
  * `maxResponseBytes` of the response are read: a receiver can neither hold a delivery forever
- * nor make the server buffer a huge answer.
+ * nor make the server buffer a huge answer. Link-local and cloud metadata addresses are refused
+ * (refused-addresses.ts), a host name's as the connection is made.
  */
 export async function postJson(
   url: string,
@@ -42,40 +47,57 @@ export async function postJson(
   if (options.signal?.aborted) request.abort();
   let statusCode: number | null = null;
   let error: string | null = null;
+  let exchange: ClientRequest | undefined;
   try {
-    const response = await fetch(url, {
+    const target = new URL(url);
+    // Node does not call `lookup` for a host written as an IP address.
+    const refusal = refusalOfUrlHost(target);
+    if (refusal) throw new RefusedAddressError(refusal);
+    exchange = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'incident-ledger', ...headers },
-      body,
-      redirect: 'manual',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'user-agent': 'incident-ledger',
+        ...headers,
+      },
+      // A connection of its own, closed after the answer: a pooled one could have been opened
+      // without lookupRefusing, and none is left open behind an attempt.
+      agent: false,
+      lookup: lookupRefusing,
       signal: request.signal,
     });
-    statusCode = response.status;
+    const response = await send(exchange, body);
+    statusCode = response.statusCode!;
     await readAtMost(response, options.maxResponseBytes);
-    if (!response.ok) {
-      error = `HTTP ${response.status}${response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : ''}`;
+    if (statusCode < 200 || statusCode >= 300) {
+      error = `HTTP ${statusCode}${statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : ''}`;
     }
   } catch (caught) {
     error = timedOut ? `no answer within ${options.timeoutMs} ms` : describe(caught);
   } finally {
+    exchange?.destroy();
     clearTimeout(deadline);
     options.signal?.removeEventListener('abort', stop);
   }
   return { statusCode, error, latencyMs: Math.round(performance.now() - started) };
 }
 
-async function readAtMost(response: Response, maxBytes: number): Promise<void> {
-  if (!response.body) return;
+/** Sends the body; resolves with the response once its head has come. */
+function send(exchange: ClientRequest, body: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => exchange.on('response', resolve).on('error', reject).end(body));
+}
+
+async function readAtMost(response: IncomingMessage, maxBytes: number): Promise<void> {
   let size = 0;
-  // Throwing out of the loop cancels the body, which closes the connection.
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
+  // Throwing out of the loop destroys the response, which closes the connection.
+  for await (const chunk of response) {
+    size += (chunk as Buffer).byteLength;
     if (size > maxBytes) throw new Error(`response larger than ${maxBytes} bytes`);
   }
 }
 
-/** fetch hides the network error (ECONNREFUSED…) in `cause`. */
+/** Node's network errors are named by their code (ECONNREFUSED…), the others by their message. */
 function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
 }
