@@ -236,6 +236,11 @@ describe('webhooks', () => {
       { ...valid, url: 'hooks.example.com/ledger' },
       { ...valid, url: 'https://user:password@hooks.example.com/ledger' },
       { ...valid, url: 'http://localhost:1/ledger' },
+      // Link-local and cloud metadata addresses, deliveries refuse.
+      { ...valid, url: 'http://169.254.169.254/latest/meta-data/' },
+      { ...valid, url: 'http://[::ffff:169.254.169.254]/' },
+      { ...valid, url: 'http://[fe80::1]:8080/ledger' },
+      { ...valid, url: 'http://0.0.0.0:3000/ledger' },
       { url: valid.url },
       { ...valid, secret: 'short' },
       { ...valid, eventTypes: ['IncidentDeclared', 'NoSuchEvent'] },
@@ -248,6 +253,14 @@ describe('webhooks', () => {
         code: 'BAD_USER_INPUT',
       });
     }
+    const metadata = await server.graphql(
+      REGISTER,
+      { input: { ...valid, url: 'http://169.254.169.254/latest/meta-data/' } },
+      KEYS.admin,
+    );
+    expect(metadata.errors?.[0]?.message).toBe(
+      'url must not target 169.254.169.254: it is a link-local address (cloud metadata)',
+    );
     // Incident ids are the server's: one that does not exist is a mistake, not a webhook to keep.
     const unknownIncident = await server.graphql(
       REGISTER,

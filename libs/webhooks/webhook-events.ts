@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../event-store/index.js';
+import { refusalOfUrlHost } from './refused-addresses.js';
 
 /** Registrations are events of stream `webhook-<id>`, so that who registered what is audited. */
 export const WEBHOOK_STREAM_PREFIX = 'webhook-';
@@ -24,7 +25,7 @@ export function incidentIdOf(event: Pick<StoredEvent, 'streamId'>): string | nul
   return event.streamId.startsWith('incident-') ? event.streamId.slice('incident-'.length) : null;
 }
 
-/** A webhook URL is unacceptable (not http(s), or with credentials). */
+/** A webhook URL is unacceptable (not http(s), with credentials, or at a refused address). */
 export class InvalidWebhookUrlError extends Error {
   /** `problem`: what is wrong with the URL, e.g. "must not contain credentials". */
   constructor(readonly problem: string) {
@@ -46,8 +47,9 @@ const FETCH_BAD_PORTS = new Set([
 
 /**
  * The URL, normalised, if it is an absolute http(s) URL without credentials, on a port fetch
- * connects to. Credentials are refused because the URL is recorded in the log and listed to
- * admins; the secret signs instead.
+ * connects to, and not written with an address deliveries refuse (link-local, cloud metadata:
+ * refused-addresses.ts). Credentials are refused because the URL is recorded in the log and listed
+ * to admins; the secret signs instead.
  */
 export function checkWebhookUrl(url: string): string {
   let parsed: URL;
@@ -64,6 +66,10 @@ export function checkWebhookUrl(url: string): string {
   }
   if (parsed.port !== '' && FETCH_BAD_PORTS.has(Number(parsed.port))) {
     throw new InvalidWebhookUrlError(`has port ${parsed.port}, one HTTP clients refuse to connect to`);
+  }
+  const refusal = refusalOfUrlHost(parsed);
+  if (refusal) {
+    throw new InvalidWebhookUrlError(`must not target ${refusal.address}: it is ${refusal.why}`);
   }
   return parsed.href;
 }

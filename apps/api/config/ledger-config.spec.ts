@@ -55,6 +55,14 @@ describe('delivery and notification settings', () => {
       { LEDGER_NOTIFICATION_WEBHOOK_URL: 'http://localhost:25/notify' },
       'LEDGER_NOTIFICATION_WEBHOOK_URL has port 25',
     ],
+    // Deliveries refuse link-local and cloud metadata addresses: a mistake to find at start.
+    [
+      {
+        LEDGER_NOTIFICATION_WEBHOOK_URL: 'http://169.254.169.254/latest/meta-data/',
+        LEDGER_NOTIFICATION_WEBHOOK_SECRET: 'notify-secret-0123456789',
+      },
+      'LEDGER_NOTIFICATION_WEBHOOK_URL must not target 169.254.169.254: it is a link-local address (cloud metadata)',
+    ],
     [
       { LEDGER_NOTIFICATION_WEBHOOK_URL: 'https://x', LEDGER_NOTIFICATION_WEBHOOK_SECRET: 'short' },
       'LEDGER_NOTIFICATION_WEBHOOK_SECRET must be at least 16 characters',
