@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { postJson } from './http-post.js';
+import { postJson, type PostOutcome } from './http-post.js';
 import { WebhookReceiver } from './testing/webhook-receiver.js';
 
 /**
@@ -30,6 +30,19 @@ async function withServer<T>(listener: RequestListener, use: (url: string) => Pr
 }
 
 const OPTIONS = { timeoutMs: 1_000, maxResponseBytes: 1_024 };
+
+/** A POST's outcome, and the connections it opened: Node publishes each client socket it creates. */
+async function postCountingConnections(url: string): Promise<{ outcome: PostOutcome; connections: number }> {
+  let connections = 0;
+  const counted = () => connections++;
+  subscribe('net.client.socket', counted);
+  try {
+    const outcome = await postJson(url, '{}', {}, { ...OPTIONS, timeoutMs: 60_000 });
+    return { outcome, connections };
+  } finally {
+    unsubscribe('net.client.socket', counted);
+  }
+}
 
 describe('postJson', () => {
   let receiver: WebhookReceiver;
@@ -149,34 +162,39 @@ describe('postJson', () => {
   });
 
   it('refuses a URL whose host is a link-local, metadata or unspecified address, opening no connection', async () => {
-    let connections = 0;
-    const counted = () => connections++;
-    // Node publishes every client socket it creates on this channel.
-    subscribe('net.client.socket', counted);
-    try {
-      const refused = async (url: string) => {
-        const outcome = await postJson(url, '{}', {}, { ...OPTIONS, timeoutMs: 60_000 });
-        expect(outcome).toMatchObject({ statusCode: null });
-        return outcome.error;
-      };
-      expect(await refused('http://169.254.169.254/latest/meta-data/iam/security-credentials/')).toBe(
+    const refusals = [
+      [
+        'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
         'refused: 169.254.169.254 is a link-local address (cloud metadata); webhooks may not target it',
-      );
-      expect(await refused('http://[::ffff:169.254.169.254]/')).toBe(
+      ],
+      [
+        'http://[::ffff:169.254.169.254]/',
         'refused: ::ffff:a9fe:a9fe is a link-local address (cloud metadata); webhooks may not target it',
-      );
-      expect(await refused('https://[fd00:ec2::254]/')).toBe(
+      ],
+      [
+        'https://[fd00:ec2::254]/',
         "refused: fd00:ec2::254 is AWS's IPv6 cloud metadata address; webhooks may not target it",
-      );
+      ],
       // 0.0.0.0 reaches this host's listeners: the receiver would get it were it not refused.
-      const before = receiver.requests.length;
-      expect(await refused(receiver.url.replace('127.0.0.1', '0.0.0.0'))).toBe(
+      [
+        receiver.url.replace('127.0.0.1', '0.0.0.0'),
         'refused: 0.0.0.0 is the unspecified address; webhooks may not target it',
-      );
-      expect(receiver.requests).toHaveLength(before);
-      expect(connections).toBe(0);
-    } finally {
-      unsubscribe('net.client.socket', counted);
+      ],
+    ];
+    const before = receiver.requests.length;
+    for (const [url, error] of refusals) {
+      expect(await postCountingConnections(url)).toMatchObject({
+        outcome: { statusCode: null, error },
+        connections: 0,
+      });
     }
+    expect(receiver.requests).toHaveLength(before);
+  });
+
+  it("refuses the Fetch standard's bad ports, opening no connection", async () => {
+    expect(await postCountingConnections('http://127.0.0.1:25/')).toMatchObject({
+      outcome: { statusCode: null, error: 'bad port' },
+      connections: 0,
+    });
   });
 });

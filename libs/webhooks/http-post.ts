@@ -2,6 +2,18 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import { lookupRefusing, refusalOfUrlHost, RefusedAddressError } from './refused-addresses.js';
 
+/**
+ * Ports the Fetch standard calls bad (mail, FTP, SSH, DNS…), which HTTP clients refuse to connect
+ * to: another protocol's server could take the request for commands of its own (a POST body read by
+ * a mail server as mail). node:http connects to any port, so postJson refuses them itself.
+ */
+export const FETCH_BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104,
+  109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515,
+  526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049,
+  3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
 /** What one HTTP attempt came to, as the delivery log records it. */
 export interface PostOutcome {
   /** The response's status; null when none came (refused, timed out, reset). */
@@ -50,6 +62,8 @@ export async function postJson(
   let exchange: ClientRequest | undefined;
   try {
     const target = new URL(url);
+    // In fetch's words, as before.
+    if (FETCH_BAD_PORTS.has(Number(target.port))) throw new Error('bad port');
     // Node does not call `lookup` for a host written as an IP address.
     const refusal = refusalOfUrlHost(target);
     if (refusal) throw new RefusedAddressError(refusal);

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../event-store/index.js';
+import { FETCH_BAD_PORTS } from './http-post.js';
 import { refusalOfUrlHost } from './refused-addresses.js';
 
 /** Registrations are events of stream `webhook-<id>`, so that who registered what is audited. */
@@ -35,21 +36,10 @@ export class InvalidWebhookUrlError extends Error {
 }
 
 /**
- * Ports the Fetch standard calls bad (mail, FTP, SSH, DNS…): fetch refuses to connect to them, so
- * every delivery to such a URL would fail.
- */
-const FETCH_BAD_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104,
-  109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515,
-  526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049,
-  3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
-]);
-
-/**
- * The URL, normalised, if it is an absolute http(s) URL without credentials, on a port fetch
- * connects to, and not written with an address deliveries refuse (link-local, cloud metadata:
- * refused-addresses.ts). Credentials are refused because the URL is recorded in the log and listed
- * to admins; the secret signs instead.
+ * The URL, normalised, if it is an absolute http(s) URL without credentials, on a port deliveries
+ * connect to (not one of FETCH_BAD_PORTS), and not written with an address they refuse (link-local,
+ * cloud metadata: refused-addresses.ts). Credentials are refused because the URL is recorded in
+ * the log and listed to admins; the secret signs instead.
  */
 export function checkWebhookUrl(url: string): string {
   let parsed: URL;
