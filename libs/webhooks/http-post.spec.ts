@@ -197,4 +197,11 @@ describe('postJson', () => {
       connections: 0,
     });
   });
+
+  it('sends no credentials written in the URL', async () => {
+    const before = receiver.requests.length;
+    const outcome = await postJson(receiver.url.replace('//', '//user:password@'), '{}', {}, OPTIONS);
+    expect(outcome).toMatchObject({ statusCode: null, error: expect.stringContaining('credentials') });
+    expect(receiver.requests).toHaveLength(before);
+  });
 });

@@ -62,8 +62,9 @@ export async function postJson(
   let exchange: ClientRequest | undefined;
   try {
     const target = new URL(url);
-    // In fetch's words, as before.
+    // As fetch did: node:http would connect to them, and send the credentials (Basic auth).
     if (FETCH_BAD_PORTS.has(Number(target.port))) throw new Error('bad port');
+    if (target.username !== '' || target.password !== '') throw new Error('URL includes credentials');
     // Node does not call `lookup` for a host written as an IP address.
     const refusal = refusalOfUrlHost(target);
     if (refusal) throw new RefusedAddressError(refusal);
