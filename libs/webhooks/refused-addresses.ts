@@ -11,6 +11,9 @@ const REFUSED: Array<{ why: string; range: [string, number, 'ipv4' | 'ipv6'] }> 
   { why: 'a link-local address (cloud metadata)', range: ['169.254.0.0', 16, 'ipv4'] },
   { why: 'a link-local address', range: ['fe80::', 10, 'ipv6'] },
   { why: "AWS's IPv6 cloud metadata address", range: ['fd00:ec2::254', 128, 'ipv6'] },
+  // Outside the link-local range, but what these clouds' instances reach their metadata on.
+  { why: "Alibaba Cloud's metadata address", range: ['100.100.100.200', 32, 'ipv4'] },
+  { why: "Oracle Cloud's metadata address", range: ['192.0.0.192', 32, 'ipv4'] },
   { why: 'the unspecified address', range: ['0.0.0.0', 32, 'ipv4'] },
   { why: 'the unspecified address', range: ['::', 128, 'ipv6'] },
 ];
