@@ -612,6 +612,35 @@ describe('the built server, as `npm start` runs it', () => {
     ]);
   });
 
+  test('many delivery attempts in flight at once (a slow receiver behind many webhooks) log no listener-leak warning', async () => {
+    let answerAll: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answerAll = resolve));
+    const slow = await WebhookReceiver.start(() => answered.then(() => 200));
+    const channel = await WebhookReceiver.start(() => 200);
+    const { server, stop } = await deliverTo(slow, channel);
+    // Eleven more webhooks of every event type: with the first, twelve attempts of the declaration
+    // wait on the receiver at once, each listening for the dispatcher's stop.
+    for (let n = 0; n < 11; n++) {
+      const registered = await post(
+        server.url,
+        OPS_KEY,
+        'mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } } }',
+        { input: { url: slow.url, secret: WEBHOOK_SECRET } },
+      );
+      expect(registered.errors).toBeUndefined();
+    }
+    await post(
+      server.url,
+      OPS_KEY,
+      'mutation { declareIncident(input: { title: "Search is slow again", severity: SEV3 }) { version } }',
+    );
+    await eventually(() => slow.requests.length >= 12, 'twelve attempts in flight');
+    answerAll();
+    await stop();
+    await Promise.all([slow.stop(), channel.stop()]);
+    expect(server.output()).not.toContain('MaxListenersExceededWarning');
+  });
+
   test('SIGTERM while commands are in flight: the process exits cleanly, every acknowledged command is stored, and every stored one was acknowledged', async () => {
     const dataDir = tempDir();
     const key = 'ops-admin-key-0123456789';

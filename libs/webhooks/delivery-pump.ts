@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { pause } from '../feed-follower/feed-follower.js';
 
 /** How long a delivery whose attempt threw waits before it may go again. */
@@ -41,7 +42,11 @@ export class DeliveryPump<T extends { id: string }> {
     private readonly outbox: Outbox<T>,
     private readonly concurrency: number,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    // Every attempt in flight listens for the stop, `concurrency` per lane, and lanes are many:
+    // Node's warning of a listener leak past 10 would be a false alarm in the server's log.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   start(): void {
     this.started = true;
