@@ -39,7 +39,8 @@ Commands:
                         runs there (and a server refuses to start during a rebuild).
                         Interrupted (Ctrl-C), it leaves the read models as they were and
                         exits 130.
-  status                The read models' checkpoint, the event store's head and the lag.
+  status                The read models' checkpoint, the event store's head, the lag, and
+                        whether a server (or a rebuild) holds the data dir.
   replay <incidentId>   The incident's history as a readable timeline, read from the
                         event store: a line an event, control characters shown escaped
                         (\\n, \\u001b). Checks the incident's hash chain: if it is broken,
@@ -64,7 +65,7 @@ Commands:
                         The bundle is synced to disk before it is reported exported.
                         An export killed outright (kill -9, a crash) leaves a directory
                         .<name>.partial-<host>-<pid>-XXXXXX beside <dir>: the next export
-                        into the same directory removes those of processes no longer
+                        into the same parent directory removes those of processes no longer
                         running on this host, and names on stderr those it leaves.
   verify-bundle <dir> [--digest <hex>]
                         Check a bundle offline (no server, no database): exit 1 if it is not
