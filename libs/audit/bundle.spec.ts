@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
@@ -15,12 +15,10 @@ import {
   type ExportTarget,
 } from './bundle.js';
 import type { Progress } from './integrity.js';
-import { bundleEvents, resealBundle } from './testing/forged-bundle.js';
+import { bundleEvents, resealBundle, sha256 } from './testing/forged-bundle.js';
 import { ledgerFile, seedStreams, tamper, type LedgerFile } from './testing/ledger-file.js';
 
 const STREAMS = ['incident-11111111-1111-4111-a111-111111111111', 'incident-2', 'maintenance-1'];
-
-const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('audit bundles', () => {
   let ledger: LedgerFile;

@@ -31,7 +31,12 @@ export type AsOf = { version: number } | { at: string; by?: 'recordedAt' | 'occu
  * for a version outside 0..the stream's last version, or an `at` that is not an instant.
  */
 export function incidentAsOf(events: StoredEvent[], asOf: AsOf): IncidentState {
-  return eventsAsOf(events, asOf).reduce(evolveStored, initialIncidentState());
+  return foldIncident(eventsAsOf(events, asOf));
+}
+
+/** The incident's state folded from `events`, in the order given. */
+export function foldIncident(events: readonly StoredEvent[]): IncidentState {
+  return events.reduce(evolveStored, initialIncidentState());
 }
 
 /**

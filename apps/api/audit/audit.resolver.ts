@@ -2,6 +2,7 @@ import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import {
   diffIncidentStates,
   eventsAsOf,
+  foldIncident,
   incidentAsOf,
   recordExtrasOf,
   verifyStreamEvents,
@@ -54,7 +55,7 @@ export class AuditResolver {
         ? { version }
         : { at: at!.toISOString(), by: by === 'OCCURRED_AT' ? 'occurredAt' : 'recordedAt' };
     const counted = eventsAsOf(events, asOf);
-    const state = incidentAsOf(counted, { version: counted.length });
+    const state = foldIncident(counted);
     if (!state.exists) return null;
     const asOfInstant = at?.toISOString() ?? counted.at(-1)!.recordedAt;
     const view = toIncidentView({ ...state, ...recordExtrasOf(counted) }, asOfInstant);

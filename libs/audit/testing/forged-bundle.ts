@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { canonicalJson } from '../../event-store/index.js';
 import { EVENTS_FILE, MANIFEST_FILE, type BundleManifest } from '../bundle.js';
 
-const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
+/** The hex SHA-256 of `bytes`, as bundles record their digests. */
+export const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** The events of a bundle's events.jsonl, a parsed line each, for a forger to change. */
 export function bundleEvents(dir: string): Record<string, unknown>[] {
