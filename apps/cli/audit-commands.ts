@@ -21,6 +21,7 @@ import {
   type BrokenLink,
   type BundleComparison,
   type BundleManifest,
+  type FirstEvent,
   type ExportTarget,
   type OnProgress,
   type StreamChange,
@@ -211,13 +212,34 @@ export async function runVerify(
   progress: NodeJS.WritableStream,
   against?: BundleArgs,
 ): Promise<number> {
-  const anchor = against === undefined ? undefined : await anchorOf(store, against, out, progress);
-  if (anchor === null) return 1;
+  let manifest: BundleManifest | undefined;
+  if (against !== undefined) {
+    const checked = await checkBundle(against, `verify --against ${against.dir}`, out, progress);
+    if (checked === null) {
+      out.write('The store was not compared with it.\n');
+      return 1;
+    }
+    manifest = checked;
+  }
+  const firstEvents: FirstEvent[] = [];
   const report = await verifyStore(store, {
     onProgress: progressLine(progress, 'events checked'),
     // The embedded store's positions count its events: one missing is an event removed.
     positionsHandedOut: store instanceof SqliteEventStore ? await store.positionsHandedOut() : undefined,
+    onFirstEvent:
+      manifest &&
+      (({ streamId, recordedAt, globalPosition }) =>
+        firstEvents.push({ streamId, recordedAt, globalPosition })),
   });
+  const anchor: Anchor | undefined = manifest && {
+    manifest,
+    comparison: await compareWithBundle(
+      store,
+      manifest,
+      firstEvents,
+      progressLine(progress, 'streams compared'),
+    ),
+  };
   for (const link of report.broken) out.write(brokenLine(link));
   for (const { from, to } of report.missingPositions) {
     const which = from === to ? `position ${from} was` : `positions ${from} to ${to} were`;
@@ -246,27 +268,6 @@ export async function runVerify(
 interface Anchor {
   manifest: BundleManifest;
   comparison: BundleComparison;
-}
-
-/** Null when the bundle failed its check: one that is not genuine anchors nothing. */
-async function anchorOf(
-  store: EventStore,
-  bundle: BundleArgs,
-  out: NodeJS.WritableStream,
-  progress: NodeJS.WritableStream,
-): Promise<Anchor | null> {
-  const manifest = await checkBundle(bundle, `verify --against ${bundle.dir}`, out, progress);
-  if (manifest === null) {
-    out.write('The store was not compared with it.\n');
-    return null;
-  }
-  const comparison = await compareWithBundle(
-    store,
-    manifest,
-    progressLine(progress, 'streams compared'),
-    progressLine(progress, 'events read for the streams not in the bundle'),
-  );
-  return { manifest, comparison };
 }
 
 /**

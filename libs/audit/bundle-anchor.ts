@@ -13,9 +13,9 @@
  * The bundle is only as good an anchor as it is genuine: check it first, against the digest
  * recorded at export (verifyBundle).
  */
-import type { EventStore } from '../event-store/index.js';
+import type { EventStore, StoredEvent } from '../event-store/index.js';
 import type { BundleManifest } from './bundle.js';
-import { logPages, type OnProgress } from './integrity.js';
+import type { OnProgress } from './integrity.js';
 
 /** A stream of the bundle that the store no longer holds as it was exported. */
 export type StreamChange = { streamId: string; bundleVersion: number } & (
@@ -66,38 +66,38 @@ const PROGRESS_EVERY = 100;
 export const RECORDED_BEFORE_SLACK_MS = 60_000;
 
 /**
- * Through the EventStore port (so on any adapter): walks the log for the streams the bundle
- * does not hold (`onLogProgress` counts its events), then reads each stream of the manifest from
- * its last version on and compares the event there with the manifest's head hash (`onProgress`
- * counts those streams).
+ * Through the EventStore port (so on any adapter): judges the streams the bundle does not hold by
+ * `firstEvents`, the first event of each stream of the store in log order (verifyStore tells them,
+ * on the walk it makes anyway), then reads each stream of the manifest at its last version and
+ * compares the event there with the manifest's head hash (`onProgress` counts those streams).
  */
 export async function compareWithBundle(
   store: EventStore,
   manifest: BundleManifest,
+  firstEvents: readonly FirstEvent[],
   onProgress?: OnProgress,
-  onLogProgress?: OnProgress,
 ): Promise<BundleComparison> {
   const comparison: BundleComparison = {
     changes: [],
     unchangedStreams: 0,
     appendedSince: 0,
-    ...(await streamsNotInBundle(store, manifest, onLogProgress)),
+    ...streamsNotInBundle(manifest, firstEvents),
   };
   for (const [index, { streamId, lastVersion, headHash }] of manifest.streams.entries()) {
-    const since = await store.readStream(streamId, lastVersion);
+    const [found] = await store.readStream(streamId, lastVersion, 1);
     const at = { streamId, bundleVersion: lastVersion };
-    if (since.length === 0) {
-      // Only what it lacks is known: the stream's version tells gone from cut short.
-      const foundVersion = await store.streamVersion(streamId);
+    // What it lacks, or holds since: the stream's version tells gone from cut short, and counts.
+    const foundVersion = await store.streamVersion(streamId);
+    if (found === undefined) {
       comparison.changes.push(
         foundVersion === 0 ? { ...at, change: 'missing' } : { ...at, change: 'shortened', foundVersion },
       );
-    } else if (since[0].streamVersion !== lastVersion || since[0].hash !== headHash) {
-      const foundHash = since[0].streamVersion === lastVersion ? since[0].hash : null;
+    } else if (found.streamVersion !== lastVersion || found.hash !== headHash) {
+      const foundHash = found.streamVersion === lastVersion ? found.hash : null;
       comparison.changes.push({ ...at, change: 'rewritten', expectedHash: headHash, foundHash });
     } else {
       comparison.unchangedStreams += 1;
-      comparison.appendedSince += since.at(-1)!.streamVersion - lastVersion;
+      comparison.appendedSince += foundVersion - lastVersion;
     }
     const done = index + 1;
     if (done % PROGRESS_EVERY === 0 || done === manifest.streams.length) {
@@ -107,35 +107,29 @@ export async function compareWithBundle(
   return comparison;
 }
 
-/** The store's streams that `manifest` does not hold, judged by their first event in the log. */
-async function streamsNotInBundle(
-  store: EventStore,
+/** A stream's first event, as far as the comparison needs it. */
+export type FirstEvent = Pick<StoredEvent, 'streamId' | 'recordedAt' | 'globalPosition'>;
+
+/** The store's streams that `manifest` does not hold, judged by their first event. */
+function streamsNotInBundle(
   manifest: BundleManifest,
-  onProgress: OnProgress | undefined,
-): Promise<Pick<BundleComparison, 'otherStreams' | 'recordedBefore'>> {
+  firstEvents: readonly FirstEvent[],
+): Pick<BundleComparison, 'otherStreams' | 'recordedBefore'> {
   const { scope } = manifest;
   const wholeLog = 'all' in scope;
   const namedBefore = Date.parse(manifest.createdAt) - RECORDED_BEFORE_SLACK_MS;
   const throughPosition = wholeLog && scope.throughPosition !== null ? BigInt(scope.throughPosition) : null;
-  /** The bundle's streams, and those of the store met so far. */
-  const seen = new Set(manifest.streams.map(({ streamId }) => streamId));
+  const inBundle = new Set(manifest.streams.map(({ streamId }) => streamId));
   let otherStreams = 0;
   const recordedBefore: StreamNotInBundle[] = [];
-  let read = 0;
-  for await (const page of logPages(store, await store.headPosition())) {
-    for (const { streamId, recordedAt, globalPosition } of page) {
-      if (seen.has(streamId)) continue;
-      seen.add(streamId);
-      otherStreams += 1;
-      const beforeExport =
-        Date.parse(recordedAt) < namedBefore ||
-        (throughPosition !== null && globalPosition <= throughPosition);
-      if (wholeLog && beforeExport) {
-        recordedBefore.push({ streamId, recordedAt, position: globalPosition });
-      }
+  for (const { streamId, recordedAt, globalPosition } of firstEvents) {
+    if (inBundle.has(streamId)) continue;
+    otherStreams += 1;
+    const beforeExport =
+      Date.parse(recordedAt) < namedBefore || (throughPosition !== null && globalPosition <= throughPosition);
+    if (wholeLog && beforeExport) {
+      recordedBefore.push({ streamId, recordedAt, position: globalPosition });
     }
-    read += page.length;
-    onProgress?.({ done: read });
   }
   return { otherStreams, recordedBefore: wholeLog ? recordedBefore : null };
 }

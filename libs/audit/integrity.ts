@@ -189,6 +189,8 @@ export interface VerifyStoreOptions {
    * for a store whose positions leave gaps (KurrentDB's).
    */
   positionsHandedOut?: bigint | null;
+  /** Told each stream's first event, in log order (what compareWithBundle judges other streams by). */
+  onFirstEvent?: (event: StoredEvent) => void;
 }
 
 /**
@@ -198,7 +200,7 @@ export interface VerifyStoreOptions {
  */
 export async function verifyStore(
   store: EventStore,
-  { onProgress, positionsHandedOut }: VerifyStoreOptions = {},
+  { onProgress, positionsHandedOut, onFirstEvent }: VerifyStoreOptions = {},
 ): Promise<StoreIntegrityReport> {
   const verifier = new ChainVerifier();
   const streams = new Set<string>();
@@ -209,7 +211,10 @@ export async function verifyStore(
   for await (const page of logPages(store, await store.headPosition())) {
     for (const event of page) {
       walked += 1;
-      streams.add(event.streamId);
+      if (!streams.has(event.streamId)) {
+        streams.add(event.streamId);
+        onFirstEvent?.(event);
+      }
       if (positionsHandedOut !== undefined && event.globalPosition > expectedPosition) {
         missingPositions.push({ from: expectedPosition, to: event.globalPosition - 1n });
       }
