@@ -16,6 +16,7 @@ import {
   parse,
   specifiedRules,
   validate,
+  type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
 import type { Disposable, ServerOptions } from 'graphql-ws';
@@ -143,33 +144,19 @@ function graphqlWsOptions(
       extra.principal = principal;
       return true;
     },
-    // graphql-ws would close the whole socket on a syntax error: it is this operation's error instead.
-    onSubscribe: (_context, _id, { query }) => {
+    // Parsed and validated here, once: graphql-ws would close the whole socket on a syntax error (it
+    // is this operation's error instead), and parses again to validate unless given the arguments.
+    onSubscribe: (_context, _id, { query, operationName, variables }) => {
+      let document: DocumentNode;
       try {
-        parse(query);
-        return undefined;
+        document = parse(query);
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
       }
-    },
-    // Subscriptions only (graphql-ws would run queries and mutations too, past Apollo's plugins and
-    // its body limit), within the depth and cost limits of a query.
-    validate: (schema, document) => {
-      const invalid = validate(schema, document, [...specifiedRules, depthLimitRule(MAX_DEPTH)]);
+      const invalid = invalidSubscription(schema, document);
       if (invalid.length > 0) return invalid;
-      const operations = document.definitions.filter(
-        (definition) => definition.kind === Kind.OPERATION_DEFINITION,
-      );
-      if (operations.some((operation) => operation.operation !== OperationTypeNode.SUBSCRIPTION)) {
-        return [
-          new GraphQLError('Only subscriptions go over graphql-ws: send queries and mutations over HTTP', {
-            extensions: { code: 'BAD_REQUEST' },
-          }),
-        ];
-      }
-      const refusal = subscriptionRefusal(document);
-      return refusal ? [refusal] : [];
+      return { schema, document, operationName, variableValues: variables };
     },
     // A stream, once its resolver accepted it, is counted against the limits: over one, it is
     // refused as a stream that fails at once (a graphql-ws error message, the socket left open).
@@ -209,4 +196,28 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
     positions: error.positions,
     extensions: { ...error.extensions, code },
   });
+}
+
+/** The rules a subscription is validated by: graphql's own, and the depth limit of a query. */
+const SUBSCRIPTION_RULES = [...specifiedRules, depthLimitRule(MAX_DEPTH)];
+
+/**
+ * Subscriptions only (graphql-ws would run queries and mutations too, past Apollo's plugins and its
+ * body limit), within the depth and cost limits of a query.
+ */
+function invalidSubscription(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
+  const invalid = validate(schema, document, SUBSCRIPTION_RULES);
+  if (invalid.length > 0) return invalid;
+  const operations = document.definitions.filter(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION,
+  );
+  if (operations.some((operation) => operation.operation !== OperationTypeNode.SUBSCRIPTION)) {
+    return [
+      new GraphQLError('Only subscriptions go over graphql-ws: send queries and mutations over HTTP', {
+        extensions: { code: 'BAD_REQUEST' },
+      }),
+    ];
+  }
+  const refusal = subscriptionRefusal(document);
+  return refusal ? [refusal] : [];
 }
