@@ -64,7 +64,7 @@ async function* feed(
   const reading = (async () => {
     try {
       for await (const event of source(abort.signal)) {
-        // A source need not heed the signal (incidentEvents' history is an array).
+        // A source need not heed the signal.
         if (abort.signal.aborted) break;
         buffer.push(event);
         notifySubscriber();

@@ -3,8 +3,8 @@
  * send. An async generator's own `return()` is queued behind the `next()` it is awaiting: a
  * subscription waiting for an event that may never come (a filter nothing matches) would outlive
  * its client's complete message or closed socket, still reading and still counted, until such an
- * event came. Here `return()` (and `throw()`) first abort `signal`, on which the body ends its
- * waits and returns; graphql-ws then completes the subscription.
+ * event came. Here `return()` first aborts `signal`, on which the body ends its waits and returns;
+ * graphql-ws then completes the subscription.
  */
 export function interruptible<T>(body: (signal: AbortSignal) => AsyncGenerator<T>): Interruptible<T> {
   const stop = new AbortController();
@@ -15,18 +15,13 @@ export function interruptible<T>(body: (signal: AbortSignal) => AsyncGenerator<T
       stop.abort();
       return generator.return(value);
     },
-    throw: (error) => {
-      stop.abort();
-      return generator.throw(error);
-    },
     [Symbol.asyncIterator]() {
       return this;
     },
   };
 }
 
-/** An async iterator whose `return()` and `throw()` are always there, as graphql-ws calls them. */
+/** An async iterator whose `return()` is always there: graphql-ws ends a subscription with it. */
 export interface Interruptible<T> extends AsyncIterableIterator<T> {
   return(value?: unknown): Promise<IteratorResult<T>>;
-  throw(error?: unknown): Promise<IteratorResult<T>>;
 }
