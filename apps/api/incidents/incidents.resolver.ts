@@ -55,11 +55,7 @@ export class IncidentsResolver {
   async events(@Parent() incident: Incident, @Context() context: LedgerContext): Promise<IncidentEvent[]> {
     const internal = hasRoles(context.req.principal!, INTERNAL_READERS);
     const events =
-      incident.storedEvents ??
-      // The read models may already hold events newer than the record they answered with.
-      (await this.reads.eventsOf(context, incident.id)).filter(
-        (event) => event.streamVersion <= incident.version,
-      );
+      incident.storedEvents ?? (await this.reads.eventsOf(context, incident.id, incident.version));
     return events
       .filter((event) => internal || visibilityOf(event) === 'PUBLIC')
       .map((event) =>

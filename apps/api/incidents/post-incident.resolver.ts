@@ -271,9 +271,7 @@ export class RootCauseResolver {
   ): Promise<RootCauseRevision[]> {
     const events =
       rootCause.storedEvents ??
-      (await this.reads.eventsOf(context, rootCause.incidentId)).filter(
-        (event) => event.streamVersion <= rootCause.incidentVersion,
-      );
+      (await this.reads.eventsOf(context, rootCause.incidentId, rootCause.incidentVersion));
     return toRootCauseRevisions(rootCause, events);
   }
 }

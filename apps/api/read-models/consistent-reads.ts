@@ -49,13 +49,18 @@ export class ConsistentReads {
     return this.readModels;
   }
 
-  /** The events of an incident, batched with the other incidents of the request into one query. */
-  async eventsOf(context: LedgerContext, incidentId: string): Promise<StoredEvent[]> {
+  /**
+   * The events of an incident up to `upToVersion`, the version of the record the caller answered
+   * with (the read models may already hold newer ones), batched with the other incidents of the
+   * request into one query.
+   */
+  async eventsOf(context: LedgerContext, incidentId: string, upToVersion: number): Promise<StoredEvent[]> {
     const queries = await this.queries(context);
     context.eventsLoader ??= new DataLoader(async (ids: readonly string[]) => {
       const byIncident = queries.eventsOf([...ids]);
       return ids.map((id) => byIncident.get(id) ?? []);
     });
-    return context.eventsLoader.load(incidentId);
+    const events = await context.eventsLoader.load(incidentId);
+    return events.filter((event) => event.streamVersion <= upToVersion);
   }
 }
