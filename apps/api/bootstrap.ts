@@ -6,7 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { DataDirLock } from '../../libs/data-dir/data-dir-lock.js';
 import { AppModule } from './app.module.js';
-import type { LedgerConfig } from './config/ledger-config.js';
+import { logsWarnings, type LedgerConfig } from './config/ledger-config.js';
 import { MAX_REQUEST_BYTES } from './graphql/query-limits.js';
 import { VALIDATION_OPTIONS } from './graphql/validation.js';
 
@@ -63,13 +63,10 @@ export async function createApp(config: LedgerConfig): Promise<INestApplication>
     return await createAppHolding(config, lock);
   } catch (error) {
     lock.release();
-    if (WARNING_LEVELS.has(config.logLevel)) tellBufferedWarnings();
+    if (logsWarnings(config.logLevel)) tellBufferedWarnings();
     throw error;
   }
 }
-
-/** The LOG_LEVELs that let warnings through. */
-const WARNING_LEVELS = new Set(['warn', 'info', 'debug', 'trace']);
 
 /**
  * The warnings Nest held back (bufferLogs) while the app was being built, when building it failed:

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
 
 /** The file whose lock a data directory's server, or a rebuild, holds while it runs. */
-export const DATA_DIR_LOCK_FILE = 'server.lock';
+const DATA_DIR_LOCK_FILE = 'server.lock';
 
 /**
  * How long taking the lock waits for another process that holds it: long enough for one that only

@@ -20,15 +20,6 @@ import {
   type WebhookRegisteredData,
 } from './webhook-events.js';
 
-/** Polls until `done` holds; fails after 10 s with what it waited for. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const started = Date.now();
-  while (!done()) {
-    if (Date.now() - started > 10_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('WebhookDispatcher', () => {
   const SECRET = 'a-secret-of-sixteen-chars';
   let dir: string;
@@ -83,12 +74,16 @@ describe('WebhookDispatcher', () => {
     const { id, activate } = await register();
     await store.appendToStream(`incident-${randomUUID()}`, [newEvent({ type: 'IncidentDeclared' })], 0);
     // The follower queues the delivery; without a secret, it cannot be signed and waits.
-    await until(() => dispatcher.webhooks.deliveries(id, 10).length === 1, 'the delivery to be queued');
+    await eventually(
+      () => dispatcher.webhooks.deliveries(id, 10).length === 1,
+      'the delivery to be queued',
+      10_000,
+    );
     expect(receiver.requests).toHaveLength(0);
 
     await activate();
 
-    await until(() => receiver.requests.length === 1, 'the delivery to arrive');
+    await eventually(() => receiver.requests.length === 1, 'the delivery to arrive', 10_000);
     expect(JSON.parse(receiver.requests[0].body)).toMatchObject({ type: 'IncidentDeclared' });
   });
 

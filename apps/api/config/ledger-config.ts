@@ -63,6 +63,11 @@ export class ConfigError extends Error {
 export const LEDGER_CONFIG = Symbol('LedgerConfig');
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Whether LOG_LEVEL `level` lets warnings through. */
+export function logsWarnings(level: string): boolean {
+  return level !== 'silent' && LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf('warn');
+}
 const MIN_KEY_LENGTH = 16;
 
 /** Reads and validates the configuration; a bad setting fails start-up with a message naming it. */
