@@ -5,6 +5,7 @@ import { DataDirInUseError } from '../data-dir/data-dir-lock.js';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
 import { isAlive } from '../local-process/local-process.js';
 import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
+import type { SqlConnection } from './sql-connection.js';
 
 /** The read models' own SQLite file, beside the event store's in LEDGER_DATA_DIR. */
 export const READ_MODELS_FILE = 'read-models.db';
@@ -231,6 +232,12 @@ const READ_MODEL_INDEXES = `
 `;
 
 /**
+ * Only takes effect on a new file. Larger pages than the default 4 KiB make a rebuild, which writes
+ * every page of the file, about 10% faster.
+ */
+export const READ_MODELS_PAGE_SIZE = 16_384;
+
+/**
  * Opens (creating the directory, file and schema if missing) the read-model database. WAL and
  * synchronous=NORMAL: a power cut may lose the last commits, which the runner then applies
  * again from the log, since the checkpoint is in the same transactions as the rows.
@@ -239,9 +246,7 @@ export function openReadModelDb(filePath: string): Database.Database {
   createOwnerOnly(filePath);
   const db = new Database(filePath);
   try {
-    // Only takes effect on a new file. Larger pages than the default 4 KiB make a rebuild, which
-    // writes every page of the file, about 10% faster.
-    db.pragma('page_size = 16384');
+    db.pragma(`page_size = ${READ_MODELS_PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
@@ -322,13 +327,13 @@ function dropOlderReleasesProjector(db: Database.Database): void {
  * caller's transaction; without indexes, the caller must call createReadModelIndexes before it
  * commits.
  */
-export function recreateReadModels(db: Database.Database, { withIndexes }: { withIndexes: boolean }): void {
+export function recreateReadModels(db: SqlConnection, { withIndexes }: { withIndexes: boolean }): void {
   for (const table of READ_MODEL_TABLES) db.exec(`DROP TABLE IF EXISTS ${table}`);
   db.exec(READ_MODEL_SCHEMA);
   if (withIndexes) createReadModelIndexes(db);
   db.prepare('UPDATE checkpoint SET position = NULL').run();
 }
 
-export function createReadModelIndexes(db: Database.Database): void {
+export function createReadModelIndexes(db: SqlConnection): void {
   db.exec(READ_MODEL_INDEXES);
 }

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql-connection.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
 
 /**
@@ -6,10 +6,10 @@ import type { IncidentStreamEvent, Projection } from './incident-stream-event.js
  * is worked out when read: a backdated update changes the gaps of the ones after it.
  */
 export class CommunicationsProjection implements Projection {
-  private readonly insertUpdate: Database.Statement;
-  private readonly insertEta: Database.Statement;
+  private readonly insertUpdate: SqlStatement;
+  private readonly insertEta: SqlStatement;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.insertUpdate = db.prepare(
       `INSERT INTO customer_updates (incident_id, version, occurred_at, occurred_ms, recorded_at, actor,
          status, message, channels, visibility, next_update_at)

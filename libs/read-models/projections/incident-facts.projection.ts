@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql-connection.js';
 import {
   COMMUNICATION_POLICIES,
   complianceOf,
@@ -33,14 +33,14 @@ export class IncidentFactsProjection implements Projection {
   private readonly touched = new Map<string, RecordedIncidentEvent[] | null>();
   private heldEvents = 0;
   private readonly events: RecordedIncidentEvents;
-  private readonly deletes: Database.Statement<[string]>[];
-  private readonly insertFacts: Database.Statement;
-  private readonly insertRecurrenceKey: Database.Statement;
-  private readonly insertRootCause: Database.Statement;
-  private readonly insertMeasure: Database.Statement;
-  private readonly insertPostmortem: Database.Statement;
-  private readonly insertCompensation: Database.Statement;
-  private readonly insertFeedback: Database.Statement;
+  private readonly deletes: SqlStatement<[string]>[];
+  private readonly insertFacts: SqlStatement;
+  private readonly insertRecurrenceKey: SqlStatement;
+  private readonly insertRootCause: SqlStatement;
+  private readonly insertMeasure: SqlStatement;
+  private readonly insertPostmortem: SqlStatement;
+  private readonly insertCompensation: SqlStatement;
+  private readonly insertFeedback: SqlStatement;
 
   /**
    * `foldedState`: the incident's state as the incidents projection folded it from the same
@@ -48,7 +48,7 @@ export class IncidentFactsProjection implements Projection {
    * `maxHeldEvents`: the most events held in memory between flushes (about 1 KiB each).
    */
   constructor(
-    db: Database.Database,
+    db: SqlConnection,
     private readonly foldedState: (incidentId: string) => IncidentState | undefined,
     private readonly maxHeldEvents: number,
     private readonly policies: PolicyRegistry<CommunicationPolicy> = COMMUNICATION_POLICIES,

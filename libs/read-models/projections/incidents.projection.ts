@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql-connection.js';
 import { endsTimeToMitigate, evolve, initialIncidentState, type IncidentState } from '../../domain/index.js';
 import type { StoredEvent } from '../../event-store/index.js';
 import type { IncidentRecord } from '../read-model.types.js';
@@ -19,16 +19,16 @@ import {
  */
 
 export class IncidentsProjection implements Projection {
-  private readonly select: Database.Statement<[string], { record: string }>;
-  private readonly upsert: Database.Statement;
-  private readonly upsertRecord: Database.Statement;
-  private readonly insertService: Database.Statement;
+  private readonly select: SqlStatement<[string], { record: string }>;
+  private readonly upsert: SqlStatement;
+  private readonly upsertRecord: SqlStatement;
+  private readonly insertService: SqlStatement;
   /** The incidents folded since the last flush, by id. */
   private readonly folding = new Map<string, Folding>();
 
   /** `maxFolding`: the most incidents held in memory between flushes (a few KiB each). */
   constructor(
-    db: Database.Database,
+    db: SqlConnection,
     private readonly maxFolding: number,
   ) {
     this.select = db.prepare('SELECT record FROM incident_records WHERE id = ?');
@@ -51,8 +51,11 @@ export class IncidentsProjection implements Projection {
       if (event === null) continue;
       let incident = this.folding.get(incidentId);
       if (incident === undefined) {
+        // At a stream's first event there is nothing written to read back (in a rebuild, a read
+        // waits for every statement before it).
         incident =
-          this.load(incidentId) ?? (event.type === 'IncidentDeclared' ? declared(stored) : undefined);
+          (stored.streamVersion === 1 ? undefined : this.load(incidentId)) ??
+          (event.type === 'IncidentDeclared' ? declared(stored) : undefined);
         if (incident === undefined) continue;
         this.folding.set(incidentId, incident);
       }

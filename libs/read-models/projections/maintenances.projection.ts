@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql-connection.js';
 import {
   evolveMaintenance,
   initialMaintenanceState,
@@ -23,13 +23,13 @@ export function isMaintenanceEvent(stored: StoredEvent): boolean {
  * folded in a batch are written once, by `flush`; events of a maintenance never scheduled are skipped.
  */
 export class MaintenancesProjection {
-  private readonly select: Database.Statement<[string], { record: string }>;
-  private readonly upsert: Database.Statement;
-  private readonly deleteServices: Database.Statement<[string]>;
-  private readonly insertService: Database.Statement;
+  private readonly select: SqlStatement<[string], { record: string }>;
+  private readonly upsert: SqlStatement;
+  private readonly deleteServices: SqlStatement<[string]>;
+  private readonly insertService: SqlStatement;
   private readonly folding = new Map<string, MaintenanceState>();
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.select = db.prepare('SELECT record FROM maintenances WHERE id = ?');
     this.upsert = db.prepare(
       `INSERT INTO maintenances (id, status, window_start_ms, window_end_ms, record) VALUES (?, ?, ?, ?, ?)
@@ -46,7 +46,9 @@ export class MaintenancesProjection {
   apply(events: readonly StoredEvent[]): void {
     for (const stored of events) {
       const id = stored.streamId.slice(MAINTENANCE_STREAM_PREFIX.length);
-      const state = this.folding.get(id) ?? this.load(id);
+      // At a stream's first event there is nothing written to read back (see the incidents').
+      const state =
+        this.folding.get(id) ?? (stored.streamVersion === 1 ? initialMaintenanceState() : this.load(id));
       if (!state.exists && stored.type !== 'MaintenanceScheduled') continue;
       // The envelope has the fields evolve reads (type, data, occurredAt, actor).
       this.folding.set(id, evolveMaintenance(state, stored as unknown as RecordedMaintenanceEvent));

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection } from '../sql-connection.js';
 import type { StoredEvent } from '../../event-store/index.js';
 import { CommunicationsProjection } from './communications.projection.js';
 import { IncidentFactsProjection } from './incident-facts.projection.js';
@@ -26,7 +26,7 @@ export class ReadModelWriter {
   private readonly maintenances: MaintenancesProjection;
 
   /** The read-model tables must exist: statements are prepared against them. */
-  constructor(db: Database.Database, { maxFolding, maxHeldEvents }: MemoryLimits = DEFAULT_MEMORY_LIMITS) {
+  constructor(db: SqlConnection, { maxFolding, maxHeldEvents }: MemoryLimits = DEFAULT_MEMORY_LIMITS) {
     const incidents = new IncidentsProjection(db, maxFolding);
     // Flushed first: it reads back from the timeline what it does not hold, and reuses the
     // incidents' states before their flush lets them go.

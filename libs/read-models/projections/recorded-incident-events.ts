@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql-connection.js';
 import { INCIDENT_EVENT_TYPES, type RecordedIncidentEvent } from '../../domain/index.js';
 
 const KNOWN_TYPES = new Set<string>(INCIDENT_EVENT_TYPES);
@@ -16,10 +16,10 @@ interface EventRow {
  * without reading the event store. Types this release does not know are left out.
  */
 export class RecordedIncidentEvents {
-  private readonly select: Database.Statement<[string], EventRow>;
+  private readonly select: SqlStatement<[string], EventRow>;
 
   /** The timeline table must exist, and have its index for this to be quick. */
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.select = db.prepare(
       'SELECT type, data, occurred_at, actor FROM timeline WHERE incident_id = ? ORDER BY version',
     );

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlConnection, SqlStatement } from '../sql-connection.js';
 import type { IncidentStreamEvent, Projection } from './incident-stream-event.js';
 import { isBackdated, visibilityOf } from './timeline-entry.js';
 
@@ -8,9 +8,9 @@ import { isBackdated, visibilityOf } from './timeline-entry.js';
  * read it.
  */
 export class TimelineProjection implements Projection {
-  private readonly insert: Database.Statement;
+  private readonly insert: SqlStatement;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlConnection) {
     this.insert = db.prepare(
       `INSERT INTO timeline (incident_id, version, position, event_id, type, schema_version, visibility,
          actor, recorded_at, occurred_at, occurred_ms, backdated, data, correlation_id, causation_id,
