@@ -36,13 +36,13 @@ export async function benchAccountability(report: Report): Promise<Record<string
   try {
     const store = SqliteEventStore.open(join(dir, 'events.db'));
     const events = await writeIncidents(store);
-    const readModels = openReadModels(dir);
     const rebuilding = stepProgress('rebuilding the read models');
     const started = performance.now();
-    await rebuild(store, readModels.db, ({ position, head }) =>
+    await rebuild(store, dir, ({ position, head }) =>
       rebuilding.update(Number(position ?? 0n) / Number(head ?? 1n)),
     );
     rebuilding.done();
+    const readModels = openReadModels(dir);
     report(
       `${INCIDENTS} incidents (${OPEN_INCIDENTS} open), ${events} events, ` +
         `rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s.`,

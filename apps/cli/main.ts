@@ -7,13 +7,11 @@ import {
   inspectReadModelDb,
   isDamagedDatabaseError,
   NewerReadModelsError,
-  openReadModels,
   projectionStatus,
   READ_MODELS_FILE,
   READ_MODELS_SCHEMA_VERSION,
   readModelsDamaged,
   rebuild,
-  type ReadModels,
 } from '../../libs/read-models/index.js';
 import {
   parseExportArgs,
@@ -203,18 +201,6 @@ class DamagedReadModelsError extends Error {
   }
 }
 
-/** Runs `use` on the read models of the data directory, explaining the errors of a file that cannot be used. */
-async function withReadModels<T>(dataDir: string, use: (readModels: ReadModels) => Promise<T>): Promise<T> {
-  return explainingReadModelErrors(dataDir, async () => {
-    const readModels = openReadModels(dataDir);
-    try {
-      return await use(readModels);
-    } finally {
-      readModels.close();
-    }
-  });
-}
-
 /**
  * Explains the errors of a read-model file that cannot be used: one that a newer release wrote, or
  * a damaged one (DamagedReadModelsError).
@@ -236,13 +222,13 @@ async function explainingReadModelErrors<T>(dataDir: string, work: () => Promise
 }
 
 /**
- * Rebuilds the read models, holding the data directory's lock; a damaged file is deleted, with its
- * -wal and -shm, and rebuilt from scratch.
+ * Rebuilds the read models, holding the data directory's lock. A file SQLite cannot open is deleted
+ * first, with its -wal and -shm; one damaged further in is replaced without being read.
  */
 async function rebuildReadModels(config: LedgerConfig, store: EventStore): Promise<number> {
   const rebuildThere = () =>
-    withReadModels(config.dataDir, (readModels) =>
-      interruptible((signal) => rebuildInto(readModels, store, signal)),
+    explainingReadModelErrors(config.dataDir, () =>
+      interruptible((signal) => rebuildInto(config.dataDir, store, signal)),
     );
   let lock: DataDirLock | null = null;
   try {
@@ -268,12 +254,12 @@ async function rebuildReadModels(config: LedgerConfig, store: EventStore): Promi
   }
 }
 
-/** Aborted through `signal` (between pages of the log), the rebuild rolls back and this returns 130. */
-async function rebuildInto(readModels: ReadModels, store: EventStore, signal: AbortSignal): Promise<number> {
+/** Aborted through `signal` (between pages of the log), the rebuild leaves the read models as they were and this returns 130. */
+async function rebuildInto(dataDir: string, store: EventStore, signal: AbortSignal): Promise<number> {
   const started = performance.now();
   const bar = progressBar(process.stderr, started);
   try {
-    const result = await rebuild(store, readModels.db, (progress) => {
+    const result = await rebuild(store, dataDir, (progress) => {
       signal.throwIfAborted();
       bar(progress);
     });
@@ -286,7 +272,9 @@ async function rebuildInto(readModels: ReadModels, store: EventStore, signal: Ab
     return 0;
   } catch (error) {
     if (!signal.aborted) throw error;
-    process.stderr.write(`\nInterrupted: the read models are as they were (${readModels.file}).\n`);
+    process.stderr.write(
+      `\nInterrupted: the read models are as they were (${path.join(dataDir, READ_MODELS_FILE)}).\n`,
+    );
     return 130;
   }
 }

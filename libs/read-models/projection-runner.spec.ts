@@ -142,8 +142,8 @@ describe('ProjectionRunner', () => {
     await runner.waitForPosition((await store.headPosition())!, 5_000);
 
     expect(String(errors[0])).toContain('disk trouble');
-    const rebuilt = openReadModels(join(dir, 'rebuilt.db'));
-    await rebuild(store, rebuilt.db);
+    await rebuild(store, join(dir, 'rebuilt'));
+    const rebuilt = openReadModels(join(dir, 'rebuilt'));
     const now = new Date().toISOString();
     expect(allAnswers(readModels, incidentIds, now)).toEqual(allAnswers(rebuilt, incidentIds, now));
     expect(allRows(readModels.db)).toEqual(allRows(rebuilt.db));
@@ -166,8 +166,8 @@ describe('ProjectionRunner', () => {
 
     expect(conflicts.length).toBeGreaterThan(0);
     expect(conflicts.every((error) => error instanceof CheckpointMovedError)).toBe(true);
-    const rebuilt = openReadModels(join(dir, 'rebuilt.db'));
-    await rebuild(store, rebuilt.db);
+    await rebuild(store, join(dir, 'rebuilt'));
+    const rebuilt = openReadModels(join(dir, 'rebuilt'));
     expect(allRows(readModels.db)).toEqual(allRows(rebuilt.db));
     expect(incidentIds.length).toBeGreaterThan(50);
     rebuilt.close();
@@ -206,8 +206,8 @@ describe('ProjectionRunner', () => {
     // Most kills came with work left to do.
     expect(lagsAtKill.filter((lag) => lag > 0n).length).toBeGreaterThanOrEqual(3);
     readModels = openReadModels(dir);
-    const rebuilt = openReadModels(join(dir, 'rebuilt.db'));
-    await rebuild(store, rebuilt.db);
+    await rebuild(store, join(dir, 'rebuilt'));
+    const rebuilt = openReadModels(join(dir, 'rebuilt'));
     expect(allRows(readModels.db)).toEqual(allRows(rebuilt.db));
     const now = new Date().toISOString();
     expect(allAnswers(readModels, incidentIds, now)).toEqual(allAnswers(rebuilt, incidentIds, now));

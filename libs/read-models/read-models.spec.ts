@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,6 +25,7 @@ import {
   InvalidCursorError,
   openReadModels,
   ProjectionRunner,
+  READ_MODELS_FILE,
   readModelsDamaged,
   rebuild,
   type IncidentFilter,
@@ -68,9 +78,9 @@ describe('read models over a generated history', () => {
   });
 
   test('a rebuild answers every query exactly as the live projection, row for row', async () => {
-    const rebuilt = openReadModels(join(dir, 'rebuilt'));
     const phases: RebuildProgress['phase'][] = [];
-    const progress = await rebuild(store, rebuilt.db, (update) => phases.push(update.phase));
+    const progress = await rebuild(store, join(dir, 'rebuilt'), (update) => phases.push(update.phase));
+    let rebuilt = openReadModels(join(dir, 'rebuilt'));
 
     const now = new Date().toISOString();
     expect(allAnswers(rebuilt, history.incidentIds, now)).toEqual(allAnswers(live, history.incidentIds, now));
@@ -79,16 +89,46 @@ describe('read models over a generated history', () => {
     // A page at a time, then the indexes and the commit.
     expect(phases).toEqual([...phases.slice(0, -1).map(() => 'replaying'), 'finishing']);
 
-    // Rebuilding over existing read models drops them first.
-    await rebuild(store, rebuilt.db);
+    // Rebuilding over existing read models replaces them.
+    rebuilt.close();
+    await rebuild(store, join(dir, 'rebuilt'));
+    rebuilt = openReadModels(join(dir, 'rebuilt'));
+    expect(allRows(rebuilt.db)).toEqual(allRows(live.db));
+    expect(statSync(rebuilt.file).mode & 0o777).toBe(0o600);
+    rebuilt.close();
+  });
+
+  test('a rebuild over read models left with their log (-wal) by a crash gives the same rows', async () => {
+    // As a server killed mid-way leaves them: committed transactions still in the -wal file.
+    const crashed = join(dir, 'crashed');
+    mkdirSync(crashed);
+    const running = openReadModels(join(dir, 'running'));
+    running.db.pragma('wal_autocheckpoint = 0');
+    const runner = new ProjectionRunner(store, running.db);
+    runner.start();
+    await runner.waitForPosition((await store.headPosition())!, 10_000);
+    await runner.stop();
+    // What the log holds must not reach the new file: there, it would be pages of another database.
+    running.db.exec('DELETE FROM timeline; DELETE FROM incidents');
+    for (const suffix of ['', '-wal'])
+      cpSync(`${running.file}${suffix}`, join(crashed, `${READ_MODELS_FILE}${suffix}`));
+    running.close();
+    expect(statSync(join(crashed, `${READ_MODELS_FILE}-wal`)).size).toBeGreaterThan(1_000_000);
+
+    await rebuild(store, crashed);
+
+    const rebuilt = openReadModels(crashed);
     expect(allRows(rebuilt.db)).toEqual(allRows(live.db));
     rebuilt.close();
   });
 
   test('a rebuild that may hold only a few incidents and events in memory gives the same rows', async () => {
-    const rebuilt = openReadModels(join(dir, 'rebuilt-in-little-memory'));
     // Flushing the incidents midway and reading events back from the timeline, over and over.
-    await rebuild(store, rebuilt.db, undefined, { maxFolding: 7, maxHeldEvents: 50 });
+    await rebuild(store, join(dir, 'rebuilt-in-little-memory'), undefined, {
+      maxFolding: 7,
+      maxHeldEvents: 50,
+    });
+    const rebuilt = openReadModels(join(dir, 'rebuilt-in-little-memory'));
     expect(allRows(rebuilt.db)).toEqual(allRows(live.db));
     rebuilt.close();
   });
@@ -604,9 +644,10 @@ describe("the read models' file in a data directory", () => {
     const raw = new Database(join(dir, 'changed', 'events.db'));
     raw.prepare("UPDATE events SET data = json_remove(data, '$.services')").run();
     raw.close();
-    const readModels = openReadModels(join(dir, 'changed'));
+    openReadModels(join(dir, 'changed')).close();
+    const before = readFileSync(join(dir, 'changed', READ_MODELS_FILE));
 
-    await expect(rebuild(store, readModels.db)).rejects.toMatchObject({
+    await expect(rebuild(store, join(dir, 'changed'))).rejects.toMatchObject({
       name: 'UnprojectableEventError',
       message: expect.stringMatching(
         new RegExp(
@@ -614,7 +655,11 @@ describe("the read models' file in a data directory", () => {
         ),
       ),
     });
-    readModels.close();
+    // The read models are as they were, and the new file it was writing is gone.
+    expect(readFileSync(join(dir, 'changed', READ_MODELS_FILE))).toEqual(before);
+    expect(readdirSync(join(dir, 'changed')).filter((name) => name.startsWith(READ_MODELS_FILE))).toEqual([
+      READ_MODELS_FILE,
+    ]);
     await store.close();
   });
 

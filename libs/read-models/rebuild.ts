@@ -1,12 +1,23 @@
-import type Database from 'better-sqlite3';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EventStore } from '../event-store/index.js';
-import { advanceCheckpoint } from '../feed-follower/local-db.js';
+import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
+import { syncDirectorySync } from '../event-store/sqlite/sync-directory.js';
+import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
 import {
   DEFAULT_MEMORY_LIMITS,
   ReadModelWriter,
   type MemoryLimits,
 } from './projections/read-model-writer.js';
-import { createReadModelIndexes, recreateReadModels } from './read-model-db.js';
+import {
+  createReadModelIndexes,
+  openReadModelDb,
+  READ_MODELS_FILE,
+  READ_MODELS_PAGE_SIZE,
+  recreateReadModels,
+  SCHEMA_VERSION,
+} from './read-model-db.js';
+import { WorkerConnection } from './worker-connection.js';
 
 /** Reported after every page of the log, then once more when only the indexes and the commit remain. */
 export interface RebuildProgress {
@@ -27,29 +38,41 @@ export interface RebuildProgress {
 const REBUILD_PAGE_SIZE = 5_000;
 /** The page cache of a rebuild, in KiB (SQLite's default is 2 MiB). */
 const REBUILD_CACHE_KIB = 256 * 1024;
+/** Beside the read models' file: where a rebuild writes the new one. */
+const REBUILDING_SUFFIX = '.rebuilding';
 
 /**
- * Drops every read model and replays the whole log into them. It all happens in ONE transaction,
- * so that a crash or an error leaves the previous read models (and their checkpoint) as they
- * were, and readers on other connections go on seeing them until the commit. The indexes are
- * built once the log's rows are in. `db` must be a connection of its own: it is inside the
- * transaction between the awaits. An error thrown by `onProgress` stops it likewise (the CLI's
- * Ctrl-C).
+ * Replays the whole log into new read models, then puts them in place of the data directory's own.
+ *
+ * They are written into a new file beside the old one, `read-models.db.rebuilding`, which replaces
+ * it once complete and durable (a rename): a crash or an error at any instant leaves the previous
+ * read models as they were. As nothing reads the new file before then, it is written without a
+ * journal (each page once, instead of into the WAL and then again into the file), its statements
+ * run on a thread of their own (WorkerConnection), and its indexes are built once its rows are in.
+ *
+ * Nothing may have the read models of `dataDir` open meanwhile, nor open them before this returns:
+ * hold the data directory's lock, as the CLI does. An error thrown by `onProgress` stops it likewise
+ * (the CLI's Ctrl-C).
  */
 export async function rebuild(
   store: EventStore,
-  db: Database.Database,
+  dataDir: string,
   onProgress: (progress: RebuildProgress) => void = () => undefined,
   memoryLimits: MemoryLimits = DEFAULT_MEMORY_LIMITS,
 ): Promise<RebuildProgress> {
+  const file = join(dataDir, READ_MODELS_FILE);
+  const rebuilding = `${file}${REBUILDING_SUFFIX}`;
+  emptyLogOf(file);
+  rmSync(rebuilding, { force: true }); // a crashed rebuild's
+  createOwnerOnly(rebuilding);
   const head = await store.headPosition();
   const progress: RebuildProgress = { phase: 'replaying', events: 0, position: null, head };
-  // The whole rebuild is one transaction: a page cache that holds it (allocated only as it fills)
-  // spares SQLite spilling pages to the WAL and reading them back; measured about 10% faster.
-  const cacheSize = db.pragma('cache_size', { simple: true }) as number;
-  db.pragma(`cache_size = ${-REBUILD_CACHE_KIB}`);
-  db.exec('BEGIN IMMEDIATE');
+  const db = new WorkerConnection(rebuilding);
   try {
+    db.exec(
+      `PRAGMA page_size = ${READ_MODELS_PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+       PRAGMA cache_size = ${-REBUILD_CACHE_KIB}; BEGIN; ${CHECKPOINT_SCHEMA}`,
+    );
     recreateReadModels(db, { withIndexes: false });
     const writer = new ReadModelWriter(db, memoryLimits);
     for (;;) {
@@ -59,25 +82,45 @@ export async function rebuild(
       progress.events += page.length;
       progress.position = page[page.length - 1].globalPosition;
       onProgress({ ...progress });
-      // A turn of the event loop between pages: the SQLite store's reads never wait, and a signal
-      // (the CLI's Ctrl-C) is only handled on such a turn.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Also a turn of the event loop between pages: the SQLite store's reads never wait, and a
+      // signal (the CLI's Ctrl-C) is only handled on such a turn.
+      await db.keepUp();
     }
     onProgress({ ...progress, phase: 'finishing' });
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
     // read each incident's timeline by its index.
     createReadModelIndexes(db);
     writer.flush();
-    if (progress.position !== null) advanceCheckpoint(db, null, progress.position);
-    db.exec('COMMIT');
+    if (progress.position !== null) {
+      db.prepare('UPDATE checkpoint SET position = ?').run(progress.position.toString());
+    }
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT; PRAGMA journal_mode = WAL`);
+    await db.close();
   } catch (error) {
-    // Some errors (I/O, disk full) have rolled the transaction back already.
-    if (db.inTransaction) db.exec('ROLLBACK');
+    await db.terminate();
+    rmSync(rebuilding, { force: true });
     throw error;
-  } finally {
-    db.pragma(`cache_size = ${cacheSize}`);
   }
-  // The transaction wrote about the whole database into the log: fold it back in now.
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  // The old file's log is empty (emptyLogOf) and nothing wrote to it since: its -wal and -shm go
+  // with it, never to be taken for the new file's.
+  for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  renameSync(rebuilding, file);
+  syncDirectorySync(dataDir);
   return { ...progress, phase: 'done' };
+}
+
+/**
+ * Opens the read models' file, if there is one, as a server would (refusing a newer release's, or
+ * one that an older release's server still projects into), folds its log (-wal) into it and closes
+ * it: the file no longer needs its log, which a rebuild then deletes with it.
+ */
+function emptyLogOf(file: string): void {
+  if (!existsSync(file)) return;
+  const db = openReadModelDb(file);
+  try {
+    const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as [{ busy: number }];
+    if (busy !== 0) throw new Error(`${file} is being read: try again once it is not`);
+  } finally {
+    db.close();
+  }
 }
