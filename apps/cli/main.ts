@@ -31,8 +31,9 @@ import { EVENT_STORE_FILE, openEventStore } from '../api/event-store/event-store
 const USAGE = `Usage: npm run --silent cli -- <command>     (or: node dist/apps/cli/main.js <command>)
 
 Commands:
-  rebuild               Drop every read model and rebuild it from the event log, with a
-                        progress bar on stderr, in one transaction. Stop the API server
+  rebuild               Rebuild every read model from the event log into a new file, with a
+                        progress bar on stderr, and put it in place of the old one once
+                        complete. Stop the API server
                         that uses the same LEDGER_DATA_DIR first: rebuild refuses while one
                         runs there (and a server refuses to start during a rebuild).
                         Interrupted (Ctrl-C), it leaves the read models as they were and

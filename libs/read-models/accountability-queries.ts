@@ -101,7 +101,7 @@ export class AccountabilityQueries {
    * under; null for an unknown incident. One incident's events, so the domain evaluates them whole.
    */
   communicationCompliance(incidentId: string, now: string): CommunicationCompliance | null {
-    const events = this.events.of(incidentId);
+    const events = this.events.of([incidentId]).get(incidentId)!;
     if (!events.some((event) => event.type === 'IncidentDeclared')) return null;
     return evaluateCommunicationCompliance(events, now, this.policies);
   }

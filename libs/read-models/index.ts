@@ -32,7 +32,7 @@ export { toIncidentStreamEvent, type IncidentStreamEvent } from './projections/i
 export interface ReadModels {
   /** The SQLite file. */
   file: string;
-  /** The connection: hand it to a ProjectionRunner (and to `rebuild`, when nothing else uses it). */
+  /** The connection: hand it to a ProjectionRunner. Close it before a `rebuild` of the same data dir. */
   db: Database.Database;
   queries: ReadModelQueries;
   /** Incident metrics, communication compliance, overdue updates and the post-incident catalogs. */

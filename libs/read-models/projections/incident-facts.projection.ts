@@ -17,6 +17,9 @@ import type { IncidentStreamEvent, Projection } from './incident-stream-event.js
 import { PER_INCIDENT_FACTS_TABLES } from '../read-model-db.js';
 import { RecordedIncidentEvents } from './recorded-incident-events.js';
 
+/** Incidents whose events are read back from the timeline in one statement. */
+const READ_BACK_CHUNK = 500;
+
 /**
  * What the accountability queries read: per incident, the metric facts (the domain's
  * measureHistory and complianceOf), its root causes, preventive measures, postmortem,
@@ -103,10 +106,17 @@ export class IncidentFactsProjection implements Projection {
   }
 
   flush(): void {
-    for (const [incidentId, held] of this.touched) {
-      // An incident seen from its first event on has no rows yet to delete.
-      if (held === null) for (const statement of this.deletes) statement.run(incidentId);
-      this.rewrite(incidentId, held ?? this.events.of(incidentId));
+    const touched = [...this.touched];
+    for (let start = 0; start < touched.length; start += READ_BACK_CHUNK) {
+      const chunk = touched.slice(start, start + READ_BACK_CHUNK);
+      const readBack = this.events.of(
+        chunk.filter(([, held]) => held === null).map(([incidentId]) => incidentId),
+      );
+      for (const [incidentId, held] of chunk) {
+        // An incident seen from its first event on has no rows yet to delete.
+        if (held === null) for (const statement of this.deletes) statement.run(incidentId);
+        this.rewrite(incidentId, held ?? readBack.get(incidentId)!);
+      }
     }
     this.touched.clear();
     this.heldEvents = 0;
