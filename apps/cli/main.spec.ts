@@ -410,8 +410,8 @@ describe('the operator CLI', () => {
 
     server.release();
     expect(run('status').stdout).toContain('Server:      none running\n');
+    readModels.close(); // a rebuild replaces the file: nothing may hold it open
     expect(run('rebuild').status).toBe(0);
-    readModels.close();
   });
 
   test("an older release's read models are not emptied under that release's live server", () => {
@@ -437,15 +437,15 @@ describe('the operator CLI', () => {
     expect(allRows(readModels.db)).toEqual(before);
     expect(readModels.db.pragma('user_version', { simple: true })).toBe(5);
 
-    // Once that server has stopped (a process that has exited), its table goes with the migration.
+    // Once that server has stopped (a process that has exited), its table goes with the old file.
     const exited = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
     olderRelease(exited);
+    readModels.close(); // a rebuild replaces the file: nothing may hold it open
     expect(run('rebuild').status).toBe(0);
-    expect(readModels.db.pragma('user_version', { simple: true })).toBe(READ_MODELS_SCHEMA_VERSION);
-    expect(readModels.db.prepare("SELECT name FROM sqlite_master WHERE name = 'projector'").all()).toEqual(
-      [],
-    );
-    readModels.close();
+    const rebuilt = openReadModels(dataDir);
+    expect(rebuilt.db.pragma('user_version', { simple: true })).toBe(READ_MODELS_SCHEMA_VERSION);
+    expect(rebuilt.db.prepare("SELECT name FROM sqlite_master WHERE name = 'projector'").all()).toEqual([]);
+    rebuilt.close();
   });
 
   test('a rebuild interrupted by Ctrl-C leaves the read models as they were, and exits 130', async () => {

@@ -306,10 +306,10 @@ function migrate(db: Database.Database): void {
 
 /**
  * Releases before schema 6 named their server in a `projector` table instead of locking the data
- * directory (DataDirLock). Such a server still running would go on projecting into the emptied read
- * models: it is refused before anything changes, as those releases refused one another.
+ * directory (DataDirLock). Such a server still running would go on projecting into the emptied (or
+ * replaced) read models: it is refused before anything changes, as those releases refused one another.
  */
-function dropOlderReleasesProjector(db: Database.Database): void {
+export function refuseOlderReleasesServer(db: Database.Database): void {
   if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'projector'").get() === undefined) return;
   const row = db.prepare('SELECT pid, host FROM projector').get() as
     { pid: number; host: string } | undefined;
@@ -319,7 +319,11 @@ function dropOlderReleasesProjector(db: Database.Database): void {
         'stop it first',
     );
   }
-  db.exec('DROP TABLE projector');
+}
+
+function dropOlderReleasesProjector(db: Database.Database): void {
+  refuseOlderReleasesServer(db);
+  db.exec('DROP TABLE IF EXISTS projector');
 }
 
 /**

@@ -644,7 +644,10 @@ describe("the read models' file in a data directory", () => {
     const raw = new Database(join(dir, 'changed', 'events.db'));
     raw.prepare("UPDATE events SET data = json_remove(data, '$.services')").run();
     raw.close();
-    openReadModels(join(dir, 'changed')).close();
+    // An older release's read models: a rebuild that fails must not have emptied them either.
+    const older = openReadModels(join(dir, 'changed'));
+    older.db.pragma('user_version = 5');
+    older.close();
     const before = readFileSync(join(dir, 'changed', READ_MODELS_FILE));
 
     await expect(rebuild(store, join(dir, 'changed'))).rejects.toMatchObject({

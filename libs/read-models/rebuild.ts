@@ -1,5 +1,6 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { EventStore } from '../event-store/index.js';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
 import { syncDirectorySync } from '../event-store/sqlite/sync-directory.js';
@@ -11,10 +12,11 @@ import {
 } from './projections/read-model-writer.js';
 import {
   createReadModelIndexes,
-  openReadModelDb,
+  NewerReadModelsError,
   READ_MODELS_FILE,
   READ_MODELS_PAGE_SIZE,
   recreateReadModels,
+  refuseOlderReleasesServer,
   SCHEMA_VERSION,
 } from './read-model-db.js';
 import { WorkerConnection } from './worker-connection.js';
@@ -63,10 +65,10 @@ export async function rebuild(
   const file = join(dataDir, READ_MODELS_FILE);
   const rebuilding = `${file}${REBUILDING_SUFFIX}`;
   emptyLogOf(file);
-  rmSync(rebuilding, { force: true }); // a crashed rebuild's
-  createOwnerOnly(rebuilding);
   const head = await store.headPosition();
   const progress: RebuildProgress = { phase: 'replaying', events: 0, position: null, head };
+  rmSync(rebuilding, { force: true }); // a crashed rebuild's
+  createOwnerOnly(rebuilding);
   const db = new WorkerConnection(rebuilding);
   try {
     db.exec(
@@ -90,6 +92,9 @@ export async function rebuild(
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
     // read each incident's timeline by its index.
     createReadModelIndexes(db);
+    // The flush may read (incidents whose events it let go of): not before the indexes are built,
+    // waited for here rather than by a read that blocks the main thread.
+    await db.caughtUp();
     writer.flush();
     if (progress.position !== null) {
       db.prepare('UPDATE checkpoint SET position = ?').run(progress.position.toString());
@@ -104,20 +109,25 @@ export async function rebuild(
   // The old file's log is empty (emptyLogOf) and nothing wrote to it since: its -wal and -shm go
   // with it, never to be taken for the new file's.
   for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  syncDirectorySync(dataDir);
   renameSync(rebuilding, file);
   syncDirectorySync(dataDir);
   return { ...progress, phase: 'done' };
 }
 
 /**
- * Opens the read models' file, if there is one, as a server would (refusing a newer release's, or
- * one that an older release's server still projects into), folds its log (-wal) into it and closes
- * it: the file no longer needs its log, which a rebuild then deletes with it.
+ * Folds the read models' log (-wal), if there are read models, into their file, changing nothing
+ * else: the file no longer needs its log, which a rebuild then deletes with it. Refuses, as a server
+ * would, a newer release's file, or one that an older release's server still projects into.
  */
 function emptyLogOf(file: string): void {
   if (!existsSync(file)) return;
-  const db = openReadModelDb(file);
+  const db = new Database(file, { fileMustExist: true });
   try {
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new NewerReadModelsError(file, version);
+    refuseOlderReleasesServer(db);
     const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as [{ busy: number }];
     if (busy !== 0) throw new Error(`${file} is being read: try again once it is not`);
   } finally {

@@ -44,6 +44,8 @@ describe('WorkerConnection: a SQLite connection on a thread of its own', () => {
     await db.close();
 
     expect(rowsOf('SELECT count(*) AS n, max(id) AS last FROM notes')).toEqual([{ n: 20_000, last: 20_000 }]);
+    // A read after the thread has ended fails at once instead of waiting for an answer forever.
+    expect(() => db.prepare('SELECT 1').get()).toThrow('The rebuild’s SQLite thread ended');
   });
 
   test("the thread's first failure is thrown, with SQLite's code, and nothing after it runs", async () => {

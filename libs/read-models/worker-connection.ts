@@ -4,8 +4,9 @@ import type { SqlConnection, SqlStatement } from './sql-connection.js';
 
 /** Values queued (statement ids, counts and parameters) before they go to the thread in one message. */
 const BATCH_VALUES = 30_000;
-/** How long a read waits for its answer before the thread is deemed gone. */
-const READ_TIMEOUT_MS = 60_000;
+/** What the thread sets `answered` to: it answered a read, or it is ending (and will answer none). */
+const ANSWERED = 1;
+const ENDED = 2;
 
 // What the thread is sent: a flat list of [statement id, number of values, ...values], which costs
 // less to copy between threads than an object per statement. Negative ids are not statements.
@@ -40,7 +41,7 @@ export class WorkerConnection implements SqlConnection {
   private readonly worker: Worker;
   /** Where the thread answers reads, taken synchronously (receiveMessageOnPort). */
   private readonly answers: MessagePort;
-  /** Set to 1 by the thread once it has answered a read: what a read waits on. */
+  /** Set by the thread once it has answered a read, or is ending: what a read waits on. */
   private readonly answered: Int32Array;
   private ops: unknown[] = [];
   private statements = 0;
@@ -60,7 +61,13 @@ export class WorkerConnection implements SqlConnection {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(`(${runStatements.toString()})()`, {
       eval: true,
-      workerData: { driver, file, answered: this.answered, answers: port2, exec: EXEC, prepare: PREPARE },
+      workerData: {
+        driver,
+        file,
+        answered: this.answered,
+        answers: port2,
+        codes: { exec: EXEC, prepare: PREPARE, answeredRead: ANSWERED, ended: ENDED },
+      },
       transferList: [port2],
     });
     this.worker.on('message', ({ batch, failure }: { batch: number; failure: ErrorDescription | null }) => {
@@ -73,8 +80,8 @@ export class WorkerConnection implements SqlConnection {
       this.wakeWaiter();
     });
     this.exited = new Promise((resolve) =>
-      this.worker.once('exit', () => {
-        if (!this.closing) this.failure ??= new Error('The rebuild’s SQLite thread ended');
+      this.worker.once('exit', (exitCode) => {
+        if (!this.closing || exitCode !== 0) this.failure ??= threadEnded();
         this.wakeWaiter();
         resolve();
       }),
@@ -107,10 +114,15 @@ export class WorkerConnection implements SqlConnection {
     return this.acknowledgedUpTo(until);
   }
 
+  /** Sends what is queued and waits until the thread has run all of it. */
+  caughtUp(): Promise<void> {
+    this.send();
+    return this.acknowledgedUpTo(this.sent);
+  }
+
   /** Runs what is queued, closes the database, fsyncs its file and ends the thread. */
   async close(): Promise<void> {
-    this.send();
-    await this.acknowledgedUpTo(this.sent);
+    await this.caughtUp();
     this.closing = true;
     this.post({ ops: [], close: true });
     await this.exited;
@@ -146,12 +158,14 @@ export class WorkerConnection implements SqlConnection {
 
   private read(id: number, mode: 'get' | 'all', params: unknown[]): unknown {
     if (this.failure) throw this.failure;
-    Atomics.store(this.answered, 0, 0);
+    // Ready for this read's answer, unless the thread has ended (it would never answer).
+    Atomics.compareExchange(this.answered, 0, ANSWERED, 0);
     this.post({ ops: this.ops, read: [id, mode, params] });
     this.ops = [];
-    if (Atomics.wait(this.answered, 0, 0, READ_TIMEOUT_MS) === 'timed-out') {
-      throw new Error(`The rebuild’s SQLite thread did not answer a read within ${READ_TIMEOUT_MS} ms`);
-    }
+    // No time limit: the statements before the read may take long (building an index), and a
+    // thread that ends says so.
+    Atomics.wait(this.answered, 0, 0);
+    if (Atomics.load(this.answered, 0) === ENDED) throw (this.failure ??= threadEnded());
     const { result, failure } = receiveMessageOnPort(this.answers)!.message as {
       result: unknown;
       failure: ErrorDescription | null;
@@ -170,6 +184,10 @@ export class WorkerConnection implements SqlConnection {
   }
 }
 
+function threadEnded(): Error {
+  return new Error('The rebuild’s SQLite thread ended');
+}
+
 function toError({ name, message, code }: ErrorDescription): Error {
   return Object.assign(new Error(message), { name, code });
 }
@@ -184,14 +202,19 @@ function runStatements(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { closeSync, fsyncSync, openSync } = require('node:fs') as typeof import('node:fs');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const { driver, file, answered, answers, exec, prepare } = workerData as {
+  const { driver, file, answered, answers, codes } = workerData as {
     driver: string;
     file: string;
     answered: Int32Array;
     answers: MessagePort;
-    exec: number;
-    prepare: number;
+    codes: { exec: number; prepare: number; answeredRead: number; ended: number };
   };
+  const { exec, prepare } = codes;
+  // However it ends (an uncaught error included), a read waiting for it must not wait forever.
+  process.on('exit', () => {
+    Atomics.store(answered, 0, codes.ended);
+    Atomics.notify(answered, 0);
+  });
   const Database = require(driver) as typeof import('better-sqlite3'); // eslint-disable-line @typescript-eslint/no-require-imports
   const db = new Database(file);
   const statements: import('better-sqlite3').Statement[] = [];
@@ -236,7 +259,7 @@ function runStatements(): void {
         }
       }
       answers.postMessage({ result, failure });
-      Atomics.store(answered, 0, 1);
+      Atomics.store(answered, 0, codes.answeredRead);
       Atomics.notify(answered, 0);
     }
     if (batch !== undefined) parentPort!.postMessage({ batch, failure });
