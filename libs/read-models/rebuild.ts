@@ -92,9 +92,9 @@ export async function rebuild(
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
     // read each incident's timeline by its index.
     createReadModelIndexes(db);
-    // The flush may read (incidents whose events it let go of): not before the indexes are built,
-    // waited for here rather than by a read that blocks the main thread.
-    await db.caughtUp();
+    // A flush that reads (incidents whose events it let go of) waits for the indexes here rather
+    // than in a read that blocks the main thread; one that does not goes on while they are built.
+    if (writer.flushReads()) await db.caughtUp();
     writer.flush();
     if (progress.position !== null) {
       db.prepare('UPDATE checkpoint SET position = ?').run(progress.position.toString());

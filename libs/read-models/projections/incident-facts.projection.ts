@@ -122,6 +122,12 @@ export class IncidentFactsProjection implements Projection {
     this.heldEvents = 0;
   }
 
+  /** Whether `flush` will read incidents' events back from the timeline. */
+  readsBack(): boolean {
+    for (const held of this.touched.values()) if (held === null) return true;
+    return false;
+  }
+
   /** A long rebuild reads back what it cannot hold: its incidents' rows are still to write. */
   private letGoOfHeldEvents(): void {
     for (const incidentId of this.touched.keys()) this.touched.set(incidentId, null);

@@ -23,6 +23,7 @@ export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxFolding: 10_000, maxHeld
  */
 export class ReadModelWriter {
   private readonly projections: Projection[];
+  private readonly facts: IncidentFactsProjection;
   private readonly maintenances: MaintenancesProjection;
 
   /** The read-model tables must exist: statements are prepared against them. */
@@ -30,12 +31,12 @@ export class ReadModelWriter {
     const incidents = new IncidentsProjection(db, maxFolding);
     // Flushed first: it reads back from the timeline what it does not hold, and reuses the
     // incidents' states before their flush lets them go.
-    this.projections = [
-      new IncidentFactsProjection(db, (incidentId) => incidents.stateOf(incidentId), maxHeldEvents),
-      incidents,
-      new TimelineProjection(db),
-      new CommunicationsProjection(db),
-    ];
+    this.facts = new IncidentFactsProjection(
+      db,
+      (incidentId) => incidents.stateOf(incidentId),
+      maxHeldEvents,
+    );
+    this.projections = [this.facts, incidents, new TimelineProjection(db), new CommunicationsProjection(db)];
     this.maintenances = new MaintenancesProjection(db);
   }
 
@@ -50,6 +51,11 @@ export class ReadModelWriter {
     }
     for (const projection of this.projections) projection.apply(incidentEvents);
     this.maintenances.apply(maintenanceEvents);
+  }
+
+  /** Whether `flush` will read the read models (the incident facts, events they let go of). */
+  flushReads(): boolean {
+    return this.facts.readsBack();
   }
 
   /**
