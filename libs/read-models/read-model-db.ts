@@ -270,9 +270,7 @@ export function inspectReadModelDb(
   const db = new Database(filePath, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    const schemaVersion = db.pragma('user_version', { simple: true }) as number;
-    if (schemaVersion > SCHEMA_VERSION) throw new NewerReadModelsError(db.name, schemaVersion);
-    return { db, schemaVersion };
+    return { db, schemaVersion: schemaVersionOf(db) };
   } catch (error) {
     db.close();
     throw error;
@@ -290,12 +288,16 @@ export class NewerReadModelsError extends Error {
   }
 }
 
-function migrate(db: Database.Database): void {
+/** The schema version of a read-model file; NewerReadModelsError for a newer release's. */
+export function schemaVersionOf(db: Database.Database): number {
   const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw new NewerReadModelsError(db.name, version);
+  return version;
+}
+
+function migrate(db: Database.Database): void {
+  const version = schemaVersionOf(db);
   if (version === SCHEMA_VERSION) return;
-  if (version > SCHEMA_VERSION) {
-    throw new NewerReadModelsError(db.name, version);
-  }
   db.transaction(() => {
     if (version === 0) db.exec(CHECKPOINT_SCHEMA);
     dropOlderReleasesProjector(db);

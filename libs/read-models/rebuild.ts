@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventStore } from '../event-store/index.js';
 import { createOwnerOnly } from '../event-store/sqlite/owner-only-file.js';
-import { syncDirectorySync } from '../event-store/sqlite/sync-directory.js';
+import { syncDirectorySync, syncFileSync } from '../event-store/sqlite/sync-directory.js';
 import { CHECKPOINT_SCHEMA } from '../feed-follower/local-db.js';
 import {
   DEFAULT_MEMORY_LIMITS,
@@ -12,11 +12,11 @@ import {
 } from './projections/read-model-writer.js';
 import {
   createReadModelIndexes,
-  NewerReadModelsError,
   READ_MODELS_FILE,
   READ_MODELS_PAGE_SIZE,
   recreateReadModels,
   refuseOlderReleasesServer,
+  schemaVersionOf,
   SCHEMA_VERSION,
 } from './read-model-db.js';
 import { WorkerConnection } from './worker-connection.js';
@@ -101,6 +101,7 @@ export async function rebuild(
     }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT; PRAGMA journal_mode = WAL`);
     await db.close();
+    syncFileSync(rebuilding);
   } catch (error) {
     await db.terminate();
     rmSync(rebuilding, { force: true });
@@ -125,8 +126,7 @@ function emptyLogOf(file: string): void {
   const db = new Database(file, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new NewerReadModelsError(file, version);
+    schemaVersionOf(db);
     refuseOlderReleasesServer(db);
     const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as [{ busy: number }];
     if (busy !== 0) throw new Error(`${file} is being read: try again once it is not`);

@@ -19,7 +19,7 @@ interface Batch {
   batch?: number;
   /** A read to answer through the shared port once the ops have run: statement id, mode, params. */
   read?: [number, 'get' | 'all', unknown[]];
-  /** Close the database, make its file durable, and end the thread. */
+  /** Close the database and end the thread. */
   close?: boolean;
 }
 
@@ -120,7 +120,7 @@ export class WorkerConnection implements SqlConnection {
     return this.acknowledgedUpTo(this.sent);
   }
 
-  /** Runs what is queued, closes the database, fsyncs its file and ends the thread. */
+  /** Runs what is queued, closes the database and ends the thread. */
   async close(): Promise<void> {
     await this.caughtUp();
     this.closing = true;
@@ -198,10 +198,8 @@ function toError({ name, message, code }: ErrorDescription): Error {
  * `require` and what it is given.
  */
 function runStatements(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const { closeSync, fsyncSync, openSync } = require('node:fs') as typeof import('node:fs');
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const { driver, file, answered, answers, codes } = workerData as {
     driver: string;
     file: string;
@@ -265,9 +263,6 @@ function runStatements(): void {
     if (batch !== undefined) parentPort!.postMessage({ batch, failure });
     if (close) {
       db.close();
-      const fd = openSync(file, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
       parentPort!.close();
     }
   });

@@ -13,7 +13,16 @@ export async function syncDirectory(dir: string): Promise<void> {
 
 /** syncDirectory for a caller that is synchronous (the API key ring, at start). */
 export function syncDirectorySync(dir: string): void {
-  const fd = openSync(dir, 'r');
+  fsyncPathSync(dir);
+}
+
+/** Makes a closed file's content durable (a rebuild's new read models, before their rename). */
+export function syncFileSync(file: string): void {
+  fsyncPathSync(file);
+}
+
+function fsyncPathSync(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
