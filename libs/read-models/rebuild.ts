@@ -84,9 +84,10 @@ export async function rebuild(
       progress.events += page.length;
       progress.position = page[page.length - 1].globalPosition;
       onProgress({ ...progress });
-      // Also a turn of the event loop between pages: the SQLite store's reads never wait, and a
-      // signal (the CLI's Ctrl-C) is only handled on such a turn.
       await db.keepUp();
+      // A turn of the event loop between pages (keepUp may resolve without one): the SQLite
+      // store's reads never wait, and a signal (the CLI's Ctrl-C) is only handled on such a turn.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     onProgress({ ...progress, phase: 'finishing' });
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
