@@ -38,9 +38,9 @@ export async function benchAccountability(report: Report): Promise<Record<string
     const events = await writeIncidents(store);
     const rebuilding = stepProgress('rebuilding the read models');
     const started = performance.now();
-    await rebuild(store, dir, ({ position, head }) =>
-      rebuilding.update(Number(position ?? 0n) / Number(head ?? 1n)),
-    );
+    await rebuild(store, dir, {
+      onProgress: ({ position, head }) => rebuilding.update(Number(position ?? 0n) / Number(head ?? 1n)),
+    });
     rebuilding.done();
     const readModels = openReadModels(dir);
     report(

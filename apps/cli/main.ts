@@ -260,10 +260,7 @@ async function rebuildInto(dataDir: string, store: EventStore, signal: AbortSign
   const started = performance.now();
   const bar = progressBar(process.stderr, started);
   try {
-    const result = await rebuild(store, dataDir, (progress) => {
-      signal.throwIfAborted();
-      bar(progress);
-    });
+    const result = await rebuild(store, dataDir, { onProgress: bar, signal });
     const seconds = (performance.now() - started) / 1000;
     bar(result);
     process.stdout.write(

@@ -79,7 +79,9 @@ describe('read models over a generated history', () => {
 
   test('a rebuild answers every query exactly as the live projection, row for row', async () => {
     const phases: RebuildProgress['phase'][] = [];
-    const progress = await rebuild(store, join(dir, 'rebuilt'), (update) => phases.push(update.phase));
+    const progress = await rebuild(store, join(dir, 'rebuilt'), {
+      onProgress: (update) => phases.push(update.phase),
+    });
     let rebuilt = openReadModels(join(dir, 'rebuilt'));
 
     const now = new Date().toISOString();
@@ -124,9 +126,8 @@ describe('read models over a generated history', () => {
 
   test('a rebuild that may hold only a few incidents and events in memory gives the same rows', async () => {
     // Flushing the incidents midway and reading events back from the timeline, over and over.
-    await rebuild(store, join(dir, 'rebuilt-in-little-memory'), undefined, {
-      maxFolding: 7,
-      maxHeldEvents: 50,
+    await rebuild(store, join(dir, 'rebuilt-in-little-memory'), {
+      memoryLimits: { maxFolding: 7, maxHeldEvents: 50 },
     });
     const rebuilt = openReadModels(join(dir, 'rebuilt-in-little-memory'));
     expect(allRows(rebuilt.db)).toEqual(allRows(live.db));

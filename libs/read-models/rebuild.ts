@@ -53,14 +53,21 @@ const REBUILDING_SUFFIX = '.rebuilding';
  * run on a thread of their own (WorkerConnection), and its indexes are built once its rows are in.
  *
  * Nothing may have the read models of `dataDir` open meanwhile, nor open them before this returns:
- * hold the data directory's lock, as the CLI does. An error thrown by `onProgress` stops it likewise
- * (the CLI's Ctrl-C).
+ * hold the data directory's lock, as the CLI does. `signal` (the CLI's Ctrl-C) stops it between
+ * pages of the log, as an error thrown by `onProgress` does.
  */
 export async function rebuild(
   store: EventStore,
   dataDir: string,
-  onProgress: (progress: RebuildProgress) => void = () => undefined,
-  memoryLimits: MemoryLimits = DEFAULT_MEMORY_LIMITS,
+  {
+    onProgress = () => undefined,
+    signal,
+    memoryLimits = DEFAULT_MEMORY_LIMITS,
+  }: {
+    onProgress?: (progress: RebuildProgress) => void;
+    signal?: AbortSignal;
+    memoryLimits?: MemoryLimits;
+  } = {},
 ): Promise<RebuildProgress> {
   const file = join(dataDir, READ_MODELS_FILE);
   const rebuilding = `${file}${REBUILDING_SUFFIX}`;
@@ -88,6 +95,7 @@ export async function rebuild(
       // A turn of the event loop between pages (keepUp may resolve without one): the SQLite
       // store's reads never wait, and a signal (the CLI's Ctrl-C) is only handled on such a turn.
       await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
     }
     onProgress({ ...progress, phase: 'finishing' });
     // The indexes are built once the log's rows are in, and before the flush: the incident facts
