@@ -345,7 +345,8 @@ function streamSummary(streamId: string, head: { version: number; hash: string }
   };
 }
 
-function withDigest(manifest: Omit<BundleManifest, 'digest'>): BundleManifest {
+/** The manifest with its digest: the hash of all its other fields (exported for a test's forger). */
+export function withDigest(manifest: Omit<BundleManifest, 'digest'>): BundleManifest {
   return { ...manifest, digest: sha256(canonicalJson(manifest)) };
 }
 

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../../event-store/index.js';
-import { EVENTS_FILE, MANIFEST_FILE, type BundleManifest } from '../bundle.js';
+import { EVENTS_FILE, MANIFEST_FILE, withDigest, type BundleManifest } from '../bundle.js';
 
-/** The hex SHA-256 of `bytes`, as bundles record their digests. */
+/** The hex SHA-256 of `bytes`, as bundles record their digests: the specs' own, to check the bundle's. */
 export const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** The events of a bundle's events.jsonl, a parsed line each, for a forger to change. */
@@ -45,15 +45,15 @@ export function resealBundle(
     ...manifest,
     scope:
       'all' in manifest.scope
-        ? { all: true, throughPosition: (events.at(-1)?.globalPosition as string | undefined) ?? null }
+        ? {
+            all: true as const,
+            throughPosition: (events.at(-1)?.globalPosition as string | undefined) ?? null,
+          }
         : manifest.scope,
     eventCount: events.length,
     streams: [...streams.values()].sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
     eventsSha256: sha256(eventsText),
     ...manifestChanges,
   };
-  writeFileSync(
-    join(dir, MANIFEST_FILE),
-    `${canonicalJson({ ...resealed, digest: sha256(canonicalJson(resealed)) })}\n`,
-  );
+  writeFileSync(join(dir, MANIFEST_FILE), `${canonicalJson(withDigest(resealed))}\n`);
 }
