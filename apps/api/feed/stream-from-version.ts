@@ -5,7 +5,8 @@ export const HISTORY_PAGE = 500;
 
 /**
  * The stream's events after `afterVersion`: its history read page by page (the events wait in the
- * log, not in memory, while the subscriber takes them), then each new one as it is stored.
+ * log, not in memory, while the subscriber takes them), then each new one as it is stored. `signal`
+ * ends the following; a boundedFeed, its reader, stops taking history events once it aborts.
  */
 export async function* streamFromVersion(
   store: EventStore,
@@ -22,7 +23,6 @@ export async function* streamFromVersion(
   for (;;) {
     const page = await store.readStream(streamId, version + 1, pageSize);
     for (const event of page) {
-      if (signal.aborted) return;
       version = event.streamVersion;
       if (event.globalPosition > from) from = event.globalPosition;
       yield event;
