@@ -18,7 +18,9 @@ const LOCK_WAIT_MS = 1_000;
  * `server.lock`, held through SQLite (the operating system's file locks, which Node does not
  * offer itself), for as long as the process runs: the system releases it when the process ends,
  * however it ends, so a crash leaves nothing that stops the next start. It holds across
- * hostnames (containers sharing a volume) and whatever process ids are reused.
+ * hostnames on one machine (containers sharing a local volume) and whatever process ids are
+ * reused; across machines, only where the shared filesystem's locks work (SQLite's caveat about
+ * NFS and SMB).
  */
 export class DataDirLock {
   private constructor(private readonly db: Database.Database) {}
